@@ -1,0 +1,306 @@
+//! Error types, one per concern.
+//!
+//! None of them carries a secret, an expected digest or a request body, so
+//! they are safe to log and to return to a caller.
+
+use std::fmt;
+
+/// Why a delivery failed verification.
+///
+/// Every variant tells the receiver's developer what to look at, and none of
+/// them echoes the secret, the expected signature or the body. Use
+/// [`VerifyError::code`] for metrics and for responses to the sender.
+///
+/// ```
+/// use titan_webhooks::{Scheme, Secret, Verifier, VerifyError};
+///
+/// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+/// let err = verifier.verify(&http::HeaderMap::new(), b"{}").unwrap_err();
+/// assert!(matches!(err, VerifyError::MissingHeader { .. }));
+/// assert_eq!(err.code(), "missing_header");
+/// # Ok::<(), titan_webhooks::SecretError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A header the scheme requires is absent.
+    #[error("missing header `{name}`")]
+    MissingHeader {
+        /// The header's name.
+        name: String,
+    },
+    /// A header is present but cannot be read.
+    #[error("header `{name}` is malformed: {problem}")]
+    MalformedHeader {
+        /// The header's name.
+        name: String,
+        /// What is wrong with it.
+        problem: HeaderProblem,
+    },
+    /// The signature header lists more entries than are examined.
+    #[error("header `{name}` has more than {limit} entries; at most {limit} are examined")]
+    TooManyEntries {
+        /// The header's name.
+        name: String,
+        /// How many entries are examined at most.
+        limit: usize,
+    },
+    /// The signed timestamp is further from now than the tolerance allows.
+    #[error("{}", describe_skew(*skew_seconds, *tolerance_seconds))]
+    TimestampOutOfTolerance {
+        /// `now - timestamp` in seconds: positive when the delivery is
+        /// older than now, negative when it claims to come from the future.
+        skew_seconds: i64,
+        /// The tolerance that was exceeded, in seconds.
+        tolerance_seconds: u64,
+    },
+    /// No signature in the header matches any configured secret.
+    #[error("no signature matched ({examined} examined)")]
+    NoMatchingSignature {
+        /// How many well-formed signatures the header carried.
+        examined: usize,
+    },
+    /// The delivery is authentic but its body is not the JSON expected.
+    #[error(transparent)]
+    InvalidPayload(#[from] PayloadError),
+}
+
+impl VerifyError {
+    /// A stable, short reason code for metrics, logs and responses.
+    ///
+    /// ```
+    /// use titan_webhooks::VerifyError;
+    ///
+    /// let err = VerifyError::NoMatchingSignature { examined: 1 };
+    /// assert_eq!(err.code(), "signature_mismatch");
+    /// ```
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingHeader { .. } => "missing_header",
+            Self::MalformedHeader { .. } => "malformed_header",
+            Self::TooManyEntries { .. } => "too_many_signatures",
+            Self::TimestampOutOfTolerance { .. } => "timestamp_out_of_tolerance",
+            Self::NoMatchingSignature { .. } => "signature_mismatch",
+            Self::InvalidPayload(_) => "invalid_payload",
+        }
+    }
+}
+
+fn describe_skew(skew_seconds: i64, tolerance_seconds: u64) -> String {
+    if skew_seconds >= 0 {
+        format!(
+            "timestamp is {skew_seconds} s in the past, beyond the tolerance of {tolerance_seconds} s"
+        )
+    } else {
+        format!(
+            "timestamp is {} s in the future, beyond the tolerance of {tolerance_seconds} s",
+            skew_seconds.unsigned_abs()
+        )
+    }
+}
+
+/// What is wrong with a malformed header, without repeating its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderProblem {
+    /// The header occurs more than once.
+    Repeated,
+    /// The value lacks the scheme's prefix (for example `sha256=`).
+    MissingPrefix,
+    /// An entry is not of the form the scheme defines.
+    InvalidEntry,
+    /// The header carries no signature of the expected version.
+    NoSignature,
+    /// A signature is not valid hex or base64, or has the wrong length.
+    InvalidSignatureEncoding,
+    /// The timestamp entry is absent.
+    MissingTimestamp,
+    /// The timestamp entry occurs more than once.
+    RepeatedTimestamp,
+    /// The timestamp is not a non-negative decimal integer that fits 64 bits.
+    InvalidTimestamp,
+    /// The message id is empty, too long or has bytes not allowed in it.
+    InvalidId,
+}
+
+impl fmt::Display for HeaderProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Repeated => "the header occurs more than once",
+            Self::MissingPrefix => "the value lacks the scheme's prefix",
+            Self::InvalidEntry => "an entry is not of the scheme's form",
+            Self::NoSignature => "no signature of the expected version",
+            Self::InvalidSignatureEncoding => "a signature has a bad encoding or length",
+            Self::MissingTimestamp => "the timestamp is missing",
+            Self::RepeatedTimestamp => "the timestamp occurs more than once",
+            Self::InvalidTimestamp => "the timestamp is not a valid unix time",
+            Self::InvalidId => "the message id is not valid",
+        })
+    }
+}
+
+/// A verified body that does not deserialize into the requested type.
+///
+/// It names the JSON path of the offending field.
+///
+/// ```
+/// use titan_webhooks::PayloadError;
+///
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Quota { limit: u64 }
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Event { data: Quota }
+///
+/// let err = PayloadError::from_json::<Event>(br#"{"data":{"limit":"lots"}}"#).unwrap_err();
+/// assert_eq!(err.path(), "data.limit");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("payload does not parse at `{path}`: {message}")]
+pub struct PayloadError {
+    path: String,
+    message: String,
+}
+
+impl PayloadError {
+    /// Deserializes `T` from JSON bytes, naming the failing field on error.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`PayloadError`] when `bytes` is not JSON or does not fit `T`.
+    pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Self> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(Self::from_path_error)?;
+        de.end().map_err(|e| Self::new(".".to_owned(), &e))?;
+        Ok(value)
+    }
+
+    /// Deserializes `T` from an already parsed JSON value.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`PayloadError`] when `value` does not fit `T`.
+    pub fn from_value<T: serde::de::DeserializeOwned>(
+        value: &serde_json::Value,
+    ) -> Result<T, Self> {
+        serde_path_to_error::deserialize(value).map_err(Self::from_path_error)
+    }
+
+    fn from_path_error(err: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = err.path().to_string();
+        Self::new(path, err.inner())
+    }
+
+    fn new(path: String, err: &serde_json::Error) -> Self {
+        Self {
+            path,
+            message: err.to_string(),
+        }
+    }
+
+    /// The JSON path of the field that failed, `.` for the document itself.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The parser's description of the failure.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// A secret could not be built from the given material.
+///
+/// ```
+/// use titan_webhooks::{Secret, SecretError};
+///
+/// assert_eq!(Secret::from_utf8("").unwrap_err(), SecretError::Empty);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The key is empty.
+    #[error("the secret is empty")]
+    Empty,
+    /// A Standard Webhooks secret lacks its `whsec_` prefix.
+    #[error("the secret does not start with `whsec_`")]
+    MissingWhsecPrefix,
+    /// The part after `whsec_` is not canonical padded base64.
+    #[error("the secret after `whsec_` is not valid base64")]
+    InvalidBase64,
+    /// The decoded key is shorter than the minimum.
+    #[error("the decoded secret is {len} bytes, shorter than the minimum of {min}")]
+    TooShort {
+        /// The decoded length.
+        len: usize,
+        /// The minimum length.
+        min: usize,
+    },
+    /// The key bytes are not UTF-8, so they cannot be shown as a string.
+    #[error("the secret is not valid UTF-8 text")]
+    NotUtf8,
+    /// The operating system's random source failed.
+    #[error("the operating system's random source failed")]
+    Rng,
+}
+
+/// A message could not be signed.
+///
+/// ```
+/// use titan_webhooks::{Scheme, Secret, Signer, SignError};
+///
+/// let signer = Signer::new(Scheme::standard_webhooks(), Secret::generate());
+/// let err = signer.sign_at("msg.1", 1_700_000_000, b"{}").unwrap_err();
+/// assert_eq!(err, SignError::InvalidId);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The message id is empty, longer than
+    /// [`MAX_ID_LEN`](crate::MAX_ID_LEN) bytes, or has a byte outside
+    /// visible ASCII or a `.`.
+    #[error(
+        "the message id must be 1 to {} visible ASCII characters without `.`",
+        crate::MAX_ID_LEN
+    )]
+    InvalidId,
+}
+
+/// A custom scheme's parts do not fit together.
+///
+/// ```
+/// use titan_webhooks::{Scheme, SchemeError};
+///
+/// let err = Scheme::builder("acme", "bad header").build().unwrap_err();
+/// assert!(matches!(err, SchemeError::InvalidHeaderName { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemeError {
+    /// A header name is not a valid HTTP header name.
+    #[error("`{name}` is not a valid header name")]
+    InvalidHeaderName {
+        /// The rejected name.
+        name: String,
+    },
+    /// The same header is used for two purposes.
+    #[error("header `{name}` is used for more than one purpose")]
+    HeaderReused {
+        /// The reused name.
+        name: String,
+    },
+    /// The timestamp is placed both in the signature header and in a header of its own.
+    #[error("the timestamp cannot be both a signature entry and a header")]
+    TimestampTwice,
+    /// A prefix, key or version is empty or has characters that would make
+    /// the header ambiguous.
+    #[error("`{part}` is not usable as a signature {role}")]
+    InvalidPart {
+        /// The rejected text.
+        part: String,
+        /// What it was meant to be (prefix, key or version).
+        role: &'static str,
+    },
+}

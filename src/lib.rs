@@ -1,0 +1,37 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::missing_errors_doc,
+    clippy::missing_panics_doc
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+mod clock;
+mod error;
+mod header;
+mod mac;
+mod scheme;
+mod secret;
+mod sign;
+mod verify;
+
+pub use error::{HeaderProblem, PayloadError, SchemeError, SecretError, SignError, VerifyError};
+pub use header::{MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
+pub use scheme::{DigestEncoding, Scheme, SchemeBuilder, SecretEncoding, SignatureFormat};
+pub use secret::{MIN_WHSEC_KEY_LEN, Secret, WHSEC_PREFIX};
+pub use sign::Signer;
+pub use verify::{DEFAULT_TOLERANCE, RawHeaders, Verified, Verifier};
+
+/// Re-export of the `http` crate, whose types this crate's API uses.
+pub use http;

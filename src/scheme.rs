@@ -1,0 +1,542 @@
+//! Signature schemes: where the signature travels, how it is written and
+//! what it covers.
+//!
+//! Every scheme here signs with HMAC-SHA256. The signed content is the body,
+//! preceded by the timestamp and then the message id when the scheme has
+//! them, each followed by `.`: `[<id>.][<timestamp>.]<body>`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::HeaderName;
+
+use crate::{SchemeError, Secret, SecretError};
+
+/// How digests are written in the signature header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DigestEncoding {
+    /// Lowercase hex when signing; either case is accepted when verifying.
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+/// How the signature header's value is laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureFormat {
+    /// One digest after a prefix: `sha256=<digest>`.
+    Prefixed {
+        /// The prefix, for example `sha256=`.
+        prefix: Cow<'static, str>,
+        /// Whether a bare digest without the prefix is accepted too.
+        prefix_optional: bool,
+    },
+    /// Comma-separated `key=value` entries carrying the timestamp and any
+    /// number of signatures: `t=<unix>,v1=<digest>,v1=<digest>`.
+    /// Entries with other keys are ignored.
+    KeyValue {
+        /// The key of the timestamp entry, for example `t`.
+        timestamp_key: Cow<'static, str>,
+        /// The key of signature entries, for example `v1`.
+        signature_key: Cow<'static, str>,
+    },
+    /// Space-separated `version,digest` entries: `v1,<digest> v1,<digest>`.
+    /// Entries of other versions are ignored.
+    VersionedList {
+        /// The version of signature entries, for example `v1`.
+        version: Cow<'static, str>,
+    },
+}
+
+/// How a subscriber's secret string maps to key bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecretEncoding {
+    /// The key is the UTF-8 bytes of the string ([`Secret::from_utf8`]).
+    Utf8,
+    /// The string is `whsec_<base64>` and the key is the decoded bytes
+    /// ([`Secret::from_whsec`]).
+    Whsec,
+}
+
+impl SecretEncoding {
+    /// Builds the key a subscriber's secret string stands for.
+    ///
+    /// ```
+    /// use titan_webhooks::Scheme;
+    ///
+    /// let secret = Scheme::stripe().secret_encoding().parse("whsec_abc")?;
+    /// assert_eq!(secret.expose_bytes(), b"whsec_abc");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`SecretError`] of [`Secret::from_utf8`] or [`Secret::from_whsec`].
+    pub fn parse(self, text: &str) -> Result<Secret, SecretError> {
+        match self {
+            Self::Utf8 => Secret::from_utf8(text),
+            Self::Whsec => Secret::from_whsec(text),
+        }
+    }
+
+    /// The string to hand to a subscriber for `secret`: the inverse of
+    /// [`SecretEncoding::parse`].
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret};
+    ///
+    /// let secret = Secret::generate();
+    /// let shown = Scheme::standard_webhooks().secret_encoding().reveal(&secret)?;
+    /// assert!(shown.starts_with("whsec_"));
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::NotUtf8`] for a [`SecretEncoding::Utf8`] scheme when
+    /// the key bytes are not text.
+    pub fn reveal(self, secret: &Secret) -> Result<zeroize::Zeroizing<String>, SecretError> {
+        match self {
+            Self::Utf8 => Ok(zeroize::Zeroizing::new(secret.expose_str()?.to_owned())),
+            Self::Whsec => Ok(secret.to_whsec()),
+        }
+    }
+}
+
+/// Where a scheme carries the signed timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TimestampSource {
+    None,
+    SignatureEntry,
+    Header(HeaderName),
+}
+
+/// A signature scheme: header names, value format, encoding and signed content.
+///
+/// Use a preset, or [`Scheme::builder`] for any other provider.
+///
+/// | preset | header | signed content | secret |
+/// |---|---|---|---|
+/// | [`titan`](Scheme::titan) | `X-Webhook-Signature: sha256=<hex>` | body | UTF-8 string |
+/// | [`titanx`](Scheme::titanx) | `X-TitanX-Signature: sha256=<hex>` (bare hex accepted) | body | UTF-8 string |
+/// | [`eventium`](Scheme::eventium) | `X-TitanVX-Signature: t=<unix>,v1=<hex>` | `<t>.<body>` | UTF-8 string |
+/// | [`github`](Scheme::github) | `X-Hub-Signature-256: sha256=<hex>` | body | UTF-8 string |
+/// | [`stripe`](Scheme::stripe) | `Stripe-Signature: t=<unix>,v1=<hex>` | `<t>.<body>` | UTF-8 string, `whsec_` included |
+/// | [`standard_webhooks`](Scheme::standard_webhooks) | `webhook-signature: v1,<base64>` | `<id>.<timestamp>.<body>` | `whsec_<base64>`, decoded |
+///
+/// ```
+/// use titan_webhooks::Scheme;
+///
+/// assert_eq!(Scheme::titan().signature_header(), "x-webhook-signature");
+/// assert_eq!(Scheme::eventium().name(), "eventium");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Scheme {
+    name: Cow<'static, str>,
+    signature_header: HeaderName,
+    format: SignatureFormat,
+    encoding: DigestEncoding,
+    timestamp: TimestampSource,
+    id_header: Option<HeaderName>,
+    secret_encoding: SecretEncoding,
+}
+
+const SHA256_PREFIX: &str = "sha256=";
+
+impl Scheme {
+    /// Titan: `X-Webhook-Signature: sha256=<lowercase hex>` of
+    /// HMAC-SHA256(key, raw body), where the key is the UTF-8 bytes of the
+    /// webhook's `hmacKey`.
+    #[must_use]
+    pub fn titan() -> Self {
+        Self::prefixed_hex(
+            "titan",
+            HeaderName::from_static("x-webhook-signature"),
+            false,
+        )
+    }
+
+    /// TitanX: `X-TitanX-Signature`, assumed to be written like Titan's
+    /// (`sha256=<hex>` of the raw body, key = UTF-8 bytes of the secret
+    /// string). TitanX's documentation names the header but not the value's
+    /// form, so a bare hex digest is accepted too.
+    #[must_use]
+    pub fn titanx() -> Self {
+        Self::prefixed_hex(
+            "titanx",
+            HeaderName::from_static("x-titanx-signature"),
+            true,
+        )
+    }
+
+    /// GitHub: `X-Hub-Signature-256: sha256=<hex>` of the raw body.
+    #[must_use]
+    pub fn github() -> Self {
+        Self::prefixed_hex(
+            "github",
+            HeaderName::from_static("x-hub-signature-256"),
+            false,
+        )
+    }
+
+    /// Eventium: `X-TitanVX-Signature: t=<unix>,v1=<hex>`, where `v1` is
+    /// HMAC-SHA256(key, `<t>.<raw body>`). Several `v1` entries may be
+    /// present during secret rotation; all are checked.
+    #[must_use]
+    pub fn eventium() -> Self {
+        Self::key_value_hex("eventium", HeaderName::from_static("x-titanvx-signature"))
+    }
+
+    /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>`, signed like Eventium.
+    /// The key is the whole secret string, `whsec_` prefix included.
+    #[must_use]
+    pub fn stripe() -> Self {
+        Self::key_value_hex("stripe", HeaderName::from_static("stripe-signature"))
+    }
+
+    /// Standard Webhooks (and Svix): `webhook-id`, `webhook-timestamp` and
+    /// `webhook-signature: v1,<base64> ...`, signing `<id>.<timestamp>.<body>`
+    /// with the decoded `whsec_` secret.
+    #[must_use]
+    pub fn standard_webhooks() -> Self {
+        Self {
+            name: Cow::Borrowed("standard-webhooks"),
+            signature_header: HeaderName::from_static("webhook-signature"),
+            format: SignatureFormat::VersionedList {
+                version: Cow::Borrowed("v1"),
+            },
+            encoding: DigestEncoding::Base64,
+            timestamp: TimestampSource::Header(HeaderName::from_static("webhook-timestamp")),
+            id_header: Some(HeaderName::from_static("webhook-id")),
+            secret_encoding: SecretEncoding::Whsec,
+        }
+    }
+
+    fn prefixed_hex(name: &'static str, header: HeaderName, prefix_optional: bool) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            signature_header: header,
+            format: SignatureFormat::Prefixed {
+                prefix: Cow::Borrowed(SHA256_PREFIX),
+                prefix_optional,
+            },
+            encoding: DigestEncoding::Hex,
+            timestamp: TimestampSource::None,
+            id_header: None,
+            secret_encoding: SecretEncoding::Utf8,
+        }
+    }
+
+    fn key_value_hex(name: &'static str, header: HeaderName) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            signature_header: header,
+            format: SignatureFormat::KeyValue {
+                timestamp_key: Cow::Borrowed("t"),
+                signature_key: Cow::Borrowed("v1"),
+            },
+            encoding: DigestEncoding::Hex,
+            timestamp: TimestampSource::SignatureEntry,
+            id_header: None,
+            secret_encoding: SecretEncoding::Utf8,
+        }
+    }
+
+    /// Starts a custom scheme named `name` whose signature travels in
+    /// `signature_header`.
+    ///
+    /// Defaults: format `sha256=<digest>` (prefix required), hex digests, no
+    /// timestamp, no id, UTF-8 secrets.
+    ///
+    /// ```
+    /// use titan_webhooks::{DigestEncoding, Scheme, Secret, Signer, Verifier};
+    ///
+    /// let acme = Scheme::builder("acme", "X-Acme-Signature")
+    ///     .prefix("hmac-sha256=")
+    ///     .encoding(DigestEncoding::Base64)
+    ///     .timestamp_header("X-Acme-Timestamp")
+    ///     .build()?;
+    ///
+    /// let headers = Signer::new(acme.clone(), Secret::from_utf8("k")?)
+    ///     .sign_at("unused", 1_700_000_000, b"{}")?;
+    /// let verified = Verifier::new(acme, Secret::from_utf8("k")?)
+    ///     .verify_at(&headers, b"{}", 1_700_000_010)?;
+    /// assert_eq!(verified.timestamp(), Some(1_700_000_000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn builder(
+        name: impl Into<Cow<'static, str>>,
+        signature_header: impl Into<String>,
+    ) -> SchemeBuilder {
+        SchemeBuilder {
+            name: name.into(),
+            signature_header: signature_header.into(),
+            format: SignatureFormat::Prefixed {
+                prefix: Cow::Borrowed(SHA256_PREFIX),
+                prefix_optional: false,
+            },
+            encoding: DigestEncoding::Hex,
+            timestamp_header: None,
+            id_header: None,
+            secret_encoding: SecretEncoding::Utf8,
+        }
+    }
+
+    /// The scheme's name, for logs and metrics.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The header that carries the signature.
+    #[must_use]
+    pub fn signature_header(&self) -> &HeaderName {
+        &self.signature_header
+    }
+
+    /// The layout of the signature header's value.
+    #[must_use]
+    pub fn format(&self) -> &SignatureFormat {
+        &self.format
+    }
+
+    /// How digests are written.
+    #[must_use]
+    pub fn encoding(&self) -> DigestEncoding {
+        self.encoding
+    }
+
+    /// The header carrying the signed timestamp, when it has its own.
+    #[must_use]
+    pub fn timestamp_header(&self) -> Option<&HeaderName> {
+        match &self.timestamp {
+            TimestampSource::Header(name) => Some(name),
+            TimestampSource::None | TimestampSource::SignatureEntry => None,
+        }
+    }
+
+    /// Whether the signed content includes a timestamp, and so whether the
+    /// verifier enforces a tolerance.
+    #[must_use]
+    pub fn is_timestamped(&self) -> bool {
+        self.timestamp != TimestampSource::None
+    }
+
+    /// The header carrying the signed message id, when the scheme has one.
+    #[must_use]
+    pub fn id_header(&self) -> Option<&HeaderName> {
+        self.id_header.as_ref()
+    }
+
+    /// How a subscriber's secret string maps to key bytes.
+    #[must_use]
+    pub fn secret_encoding(&self) -> SecretEncoding {
+        self.secret_encoding
+    }
+
+    /// Every header this scheme writes: the signature, and the timestamp and
+    /// id headers when it has them. Custom headers must not override these.
+    pub fn headers(&self) -> impl Iterator<Item = &HeaderName> {
+        std::iter::once(&self.signature_header)
+            .chain(self.timestamp_header())
+            .chain(self.id_header.as_ref())
+    }
+
+    pub(crate) fn timestamp_source(&self) -> &TimestampSource {
+        &self.timestamp
+    }
+}
+
+impl fmt::Debug for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scheme")
+            .field("name", &self.name)
+            .field("signature_header", &self.signature_header)
+            .field("format", &self.format)
+            .field("encoding", &self.encoding)
+            .field("timestamp_header", &self.timestamp_header())
+            .field("id_header", &self.id_header)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a custom [`Scheme`]; see [`Scheme::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SchemeBuilder {
+    name: Cow<'static, str>,
+    signature_header: String,
+    format: SignatureFormat,
+    encoding: DigestEncoding,
+    timestamp_header: Option<String>,
+    id_header: Option<String>,
+    secret_encoding: SecretEncoding,
+}
+
+impl SchemeBuilder {
+    /// One digest after `prefix`, which is required (`sha256=<digest>`).
+    /// An empty prefix means a bare digest.
+    pub fn prefix(mut self, prefix: impl Into<Cow<'static, str>>) -> Self {
+        self.format = SignatureFormat::Prefixed {
+            prefix: prefix.into(),
+            prefix_optional: false,
+        };
+        self
+    }
+
+    /// Like [`prefix`](Self::prefix), but a bare digest is accepted too.
+    pub fn optional_prefix(mut self, prefix: impl Into<Cow<'static, str>>) -> Self {
+        self.format = SignatureFormat::Prefixed {
+            prefix: prefix.into(),
+            prefix_optional: true,
+        };
+        self
+    }
+
+    /// Stripe-style `t=<unix>,v1=<digest>` with the given keys. The
+    /// timestamp is signed as `<t>.<body>`.
+    pub fn key_value(
+        mut self,
+        timestamp_key: impl Into<Cow<'static, str>>,
+        signature_key: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        self.format = SignatureFormat::KeyValue {
+            timestamp_key: timestamp_key.into(),
+            signature_key: signature_key.into(),
+        };
+        self
+    }
+
+    /// Standard-Webhooks-style space-separated `version,<digest>` entries.
+    pub fn versioned_list(mut self, version: impl Into<Cow<'static, str>>) -> Self {
+        self.format = SignatureFormat::VersionedList {
+            version: version.into(),
+        };
+        self
+    }
+
+    /// How digests are written. Defaults to [`DigestEncoding::Hex`].
+    pub fn encoding(mut self, encoding: DigestEncoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Signs a unix timestamp carried in this header, as `<t>.<body>`.
+    pub fn timestamp_header(mut self, name: impl Into<String>) -> Self {
+        self.timestamp_header = Some(name.into());
+        self
+    }
+
+    /// Signs a message id carried in this header, as `<id>.<rest>`.
+    pub fn id_header(mut self, name: impl Into<String>) -> Self {
+        self.id_header = Some(name.into());
+        self
+    }
+
+    /// How secret strings map to keys. Defaults to [`SecretEncoding::Utf8`].
+    pub fn secret_encoding(mut self, encoding: SecretEncoding) -> Self {
+        self.secret_encoding = encoding;
+        self
+    }
+
+    /// Checks that the parts fit together.
+    ///
+    /// # Errors
+    ///
+    /// A [`SchemeError`] naming the first part that does not fit: an invalid
+    /// or reused header name, a timestamp placed twice, or a prefix, key or
+    /// version that would make the header ambiguous.
+    pub fn build(self) -> Result<Scheme, SchemeError> {
+        let signature_header = parse_header_name(&self.signature_header)?;
+        let timestamp_header = self
+            .timestamp_header
+            .as_deref()
+            .map(parse_header_name)
+            .transpose()?;
+        let id_header = self
+            .id_header
+            .as_deref()
+            .map(parse_header_name)
+            .transpose()?;
+
+        let mut names: Vec<&HeaderName> = vec![&signature_header];
+        for name in timestamp_header.iter().chain(id_header.iter()) {
+            if names.contains(&name) {
+                return Err(SchemeError::HeaderReused {
+                    name: name.as_str().to_owned(),
+                });
+            }
+            names.push(name);
+        }
+
+        let timestamp = match (&self.format, timestamp_header) {
+            (SignatureFormat::KeyValue { .. }, Some(_)) => return Err(SchemeError::TimestampTwice),
+            (SignatureFormat::KeyValue { .. }, None) => TimestampSource::SignatureEntry,
+            (_, Some(name)) => TimestampSource::Header(name),
+            (_, None) => TimestampSource::None,
+        };
+        check_format(&self.format)?;
+
+        Ok(Scheme {
+            name: self.name,
+            signature_header,
+            format: self.format,
+            encoding: self.encoding,
+            timestamp,
+            id_header,
+            secret_encoding: self.secret_encoding,
+        })
+    }
+}
+
+fn parse_header_name(name: &str) -> Result<HeaderName, SchemeError> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|_| SchemeError::InvalidHeaderName {
+        name: name.to_owned(),
+    })
+}
+
+/// Rejects parts that would make entries impossible to split unambiguously.
+fn check_format(format: &SignatureFormat) -> Result<(), SchemeError> {
+    let usable = |part: &str, forbidden: &[char]| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !forbidden.contains(&c))
+    };
+    let invalid = |part: &str, role| SchemeError::InvalidPart {
+        part: part.to_owned(),
+        role,
+    };
+    match format {
+        SignatureFormat::Prefixed { prefix, .. } => {
+            if !prefix.is_empty() && !usable(prefix, &[]) {
+                return Err(invalid(prefix, "prefix"));
+            }
+        }
+        SignatureFormat::KeyValue {
+            timestamp_key,
+            signature_key,
+        } => {
+            for (key, role) in [(timestamp_key, "timestamp key"), (signature_key, "key")] {
+                if !usable(key, &[',', '=']) {
+                    return Err(invalid(key, role));
+                }
+            }
+            if timestamp_key == signature_key {
+                return Err(invalid(
+                    signature_key,
+                    "key distinct from the timestamp key",
+                ));
+            }
+        }
+        SignatureFormat::VersionedList { version } => {
+            if !usable(version, &[',']) {
+                return Err(invalid(version, "version"));
+            }
+        }
+    }
+    Ok(())
+}

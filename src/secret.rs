@@ -1,0 +1,263 @@
+//! Key material.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use zeroize::Zeroizing;
+
+use crate::SecretError;
+
+/// The prefix of Standard Webhooks (and Svix) secrets.
+pub const WHSEC_PREFIX: &str = "whsec_";
+
+/// The shortest decoded key [`Secret::from_whsec`] accepts, in bytes.
+pub const MIN_WHSEC_KEY_LEN: usize = 16;
+
+/// How many random bytes [`Secret::generate`] draws.
+const GENERATED_ENTROPY_BYTES: usize = 32;
+
+/// An HMAC key.
+///
+/// The bytes are zeroed when the value is dropped. `Debug` prints
+/// `Secret(***)` and there is no `Display`, so a secret cannot reach a log by
+/// accident. It is not `Clone`: copying one is an explicit
+/// [`Secret::clone_secret`].
+///
+/// ```
+/// use titan_webhooks::Secret;
+///
+/// let titan = Secret::from_utf8("your-secret-signing-key")?;
+/// let svix = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+/// assert_eq!(format!("{titan:?}"), "Secret(***)");
+/// assert_eq!(svix.expose_bytes().len(), 24);
+/// # Ok::<(), titan_webhooks::SecretError>(())
+/// ```
+pub struct Secret {
+    key: Zeroizing<Box<[u8]>>,
+}
+
+impl Secret {
+    /// Uses the UTF-8 bytes of `key` as the key, as Titan, GitHub, Stripe
+    /// and Eventium do with the secret string they hand out.
+    ///
+    /// ```
+    /// use titan_webhooks::Secret;
+    ///
+    /// let secret = Secret::from_utf8("whsec_stripe_keeps_the_prefix")?;
+    /// assert_eq!(secret.expose_bytes(), b"whsec_stripe_keeps_the_prefix");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::Empty`] when `key` is empty.
+    pub fn from_utf8(key: &str) -> Result<Self, SecretError> {
+        Self::from_bytes(key.as_bytes())
+    }
+
+    /// Uses `key` as the key bytes.
+    ///
+    /// ```
+    /// use titan_webhooks::Secret;
+    ///
+    /// let secret = Secret::from_bytes([0x0b; 20])?;
+    /// assert_eq!(secret.expose_bytes(), &[0x0b; 20]);
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::Empty`] when `key` is empty.
+    pub fn from_bytes(key: impl AsRef<[u8]>) -> Result<Self, SecretError> {
+        let key = key.as_ref();
+        if key.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        Ok(Self {
+            key: Zeroizing::new(key.into()),
+        })
+    }
+
+    /// Decodes a Standard Webhooks or Svix secret, `whsec_<base64>`.
+    ///
+    /// Decoding is strict: the prefix is required, the base64 must use the
+    /// standard alphabet with canonical padding, and the key must be at
+    /// least [`MIN_WHSEC_KEY_LEN`] bytes.
+    ///
+    /// ```
+    /// use titan_webhooks::{Secret, SecretError};
+    ///
+    /// assert!(Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+    /// assert_eq!(
+    ///     Secret::from_whsec("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap_err(),
+    ///     SecretError::MissingWhsecPrefix,
+    /// );
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::MissingWhsecPrefix`], [`SecretError::InvalidBase64`] or
+    /// [`SecretError::TooShort`].
+    pub fn from_whsec(secret: &str) -> Result<Self, SecretError> {
+        let encoded = secret
+            .strip_prefix(WHSEC_PREFIX)
+            .ok_or(SecretError::MissingWhsecPrefix)?;
+        let key = Zeroizing::new(
+            STANDARD
+                .decode(encoded)
+                .map_err(|_| SecretError::InvalidBase64)?,
+        );
+        if key.len() < MIN_WHSEC_KEY_LEN {
+            return Err(SecretError::TooShort {
+                len: key.len(),
+                min: MIN_WHSEC_KEY_LEN,
+            });
+        }
+        Self::from_bytes(&*key)
+    }
+
+    /// A new random key from the operating system's CSPRNG.
+    ///
+    /// The key is the URL-safe base64 text of 32 random bytes (256 bits), 43
+    /// printable characters, so it can be handed to a subscriber as a string
+    /// (Titan's `hmacKey`) and re-created on their side with
+    /// [`Secret::from_utf8`], or exported with [`Secret::to_whsec`].
+    ///
+    /// ```
+    /// use titan_webhooks::Secret;
+    ///
+    /// let a = Secret::generate();
+    /// let b = Secret::generate();
+    /// assert_eq!(a.expose_bytes().len(), 43);
+    /// assert_ne!(a.expose_bytes(), b.expose_bytes());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random source fails, which supported
+    /// platforms do not do once booted. [`Secret::try_generate`] returns the
+    /// failure instead.
+    #[must_use]
+    #[allow(clippy::expect_used)]
+    pub fn generate() -> Self {
+        Self::try_generate().expect("the operating system's random source failed")
+    }
+
+    /// Like [`Secret::generate`], but reports a failing random source.
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::Rng`] when the operating system's random source fails.
+    pub fn try_generate() -> Result<Self, SecretError> {
+        let mut entropy = Zeroizing::new([0u8; GENERATED_ENTROPY_BYTES]);
+        getrandom::fill(&mut *entropy).map_err(|_| SecretError::Rng)?;
+        let text = Zeroizing::new(URL_SAFE_NO_PAD.encode(*entropy));
+        Self::from_bytes(text.as_bytes())
+    }
+
+    /// The key bytes. The name makes every use visible in review.
+    #[must_use]
+    pub fn expose_bytes(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The key as text, for secrets that are strings (Titan's `hmacKey`).
+    ///
+    /// ```
+    /// use titan_webhooks::Secret;
+    ///
+    /// let secret = Secret::from_utf8("my-key")?;
+    /// assert_eq!(secret.expose_str()?, "my-key");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::NotUtf8`] when the key bytes are not UTF-8.
+    pub fn expose_str(&self) -> Result<&str, SecretError> {
+        std::str::from_utf8(&self.key).map_err(|_| SecretError::NotUtf8)
+    }
+
+    /// The key in Standard Webhooks form, `whsec_<base64>`.
+    ///
+    /// ```
+    /// use titan_webhooks::Secret;
+    ///
+    /// let text = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// assert_eq!(*Secret::from_whsec(text)?.to_whsec(), text);
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn to_whsec(&self) -> Zeroizing<String> {
+        let mut out =
+            Zeroizing::new(String::with_capacity(WHSEC_PREFIX.len().saturating_add(
+                base64::encoded_len(self.key.len(), true).unwrap_or(0),
+            )));
+        out.push_str(WHSEC_PREFIX);
+        STANDARD.encode_string(&*self.key, &mut out);
+        out
+    }
+
+    /// An explicit copy of the key.
+    #[must_use]
+    pub fn clone_secret(&self) -> Self {
+        Self {
+            key: self.key.clone(),
+        }
+    }
+}
+
+impl TryFrom<&str> for Secret {
+    type Error = SecretError;
+
+    /// Same as [`Secret::from_utf8`].
+    fn try_from(key: &str) -> Result<Self, Self::Error> {
+        Self::from_utf8(key)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whsec_rejects_non_canonical_and_short_keys() {
+        assert_eq!(
+            Secret::from_whsec("whsec_not base64!").unwrap_err(),
+            SecretError::InvalidBase64
+        );
+        // 12 bytes decoded.
+        assert_eq!(
+            Secret::from_whsec("whsec_AAAAAAAAAAAAAAAA").unwrap_err(),
+            SecretError::TooShort { len: 12, min: 16 }
+        );
+        assert_eq!(
+            Secret::from_whsec("whsec_").unwrap_err(),
+            SecretError::TooShort { len: 0, min: 16 }
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let secret = Secret::from_utf8("hunter2-hunter2").unwrap();
+        let shown = format!("{secret:?} {secret:#?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn generated_keys_are_text() {
+        let secret = Secret::generate();
+        let text = secret.expose_str().unwrap();
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+    }
+}

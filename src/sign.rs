@@ -1,0 +1,154 @@
+//! Signing of outgoing deliveries.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, HeaderValue};
+
+use crate::clock::{random_id, unix_now};
+use crate::header::{Tag, is_valid_message_id};
+use crate::mac::{KeyedMac, SignedContent};
+use crate::scheme::{DigestEncoding, SignatureFormat};
+use crate::{Scheme, Secret, SignError};
+
+/// Signs bodies with one scheme and one secret, producing the headers to
+/// send.
+///
+/// The key schedule is computed once, here. The signature header is marked
+/// sensitive, so `http` masks it in `Debug`.
+///
+/// ```
+/// use titan_webhooks::{Scheme, Secret, Signer};
+///
+/// let signer = Signer::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?);
+/// let headers = signer.sign(br#"{"event":"message.received"}"#);
+/// let value = headers["x-webhook-signature"].to_str()?;
+/// assert!(value.starts_with("sha256=") && value.len() == 7 + 64);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Signer {
+    scheme: Scheme,
+    key: KeyedMac,
+}
+
+impl Signer {
+    /// A signer for `scheme` with `secret`.
+    #[must_use]
+    pub fn new(scheme: Scheme, secret: Secret) -> Self {
+        Self {
+            key: KeyedMac::new(&secret),
+            scheme,
+        }
+    }
+
+    /// The scheme this signer writes.
+    #[must_use]
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// Signs `body` at the current time, with a fresh random message id
+    /// (`msg_` and 128 random bits) for schemes that sign one.
+    ///
+    /// # Panics
+    ///
+    /// For schemes with an id, if the operating system's random source
+    /// fails, which supported platforms do not do once booted.
+    #[must_use]
+    pub fn sign(&self, body: &[u8]) -> HeaderMap {
+        let id = self
+            .scheme
+            .id_header()
+            .map_or_else(String::new, |_| random_id("msg_"));
+        self.sign_checked(&id, unix_now(), body)
+    }
+
+    /// Signs `body` deterministically with message id `id` and timestamp
+    /// `timestamp` (unix seconds). Schemes without an id or a timestamp
+    /// ignore them; a retry reuses the id and takes a fresh timestamp.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let signer = Signer::new(
+    ///     Scheme::standard_webhooks(),
+    ///     Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?,
+    /// );
+    /// let headers = signer.sign_at("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#)?;
+    /// assert_eq!(headers["webhook-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /// assert_eq!(headers["webhook-timestamp"], "1614265330");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SignError::InvalidId`] when `id` is empty, longer than
+    /// [`MAX_ID_LEN`](crate::MAX_ID_LEN), or has a `.` or a byte outside
+    /// visible ASCII. The id is checked for every scheme, so a sender's ids
+    /// stay valid if it moves to one that signs them.
+    pub fn sign_at(&self, id: &str, timestamp: u64, body: &[u8]) -> Result<HeaderMap, SignError> {
+        if !is_valid_message_id(id.as_bytes()) {
+            return Err(SignError::InvalidId);
+        }
+        Ok(self.sign_checked(id, timestamp, body))
+    }
+
+    fn sign_checked(&self, id: &str, timestamp: u64, body: &[u8]) -> HeaderMap {
+        let timestamp_value = HeaderValue::from(timestamp);
+        let signed_timestamp = self
+            .scheme
+            .is_timestamped()
+            .then_some(timestamp_value.as_bytes());
+        let signed_id = self.scheme.id_header().map(|_| id.as_bytes());
+        let tag = self.key.tag(SignedContent {
+            id: signed_id,
+            timestamp: signed_timestamp,
+            body,
+        });
+
+        let mut headers = HeaderMap::with_capacity(3);
+        let mut signature = header_value(self.signature_value(&tag, timestamp));
+        signature.set_sensitive(true);
+        headers.insert(self.scheme.signature_header().clone(), signature);
+        if let Some(name) = self.scheme.timestamp_header() {
+            headers.insert(name.clone(), timestamp_value);
+        }
+        if let Some(name) = self.scheme.id_header() {
+            headers.insert(name.clone(), header_value(id.to_owned()));
+        }
+        headers
+    }
+
+    fn signature_value(&self, tag: &Tag, timestamp: u64) -> String {
+        let digest = match self.scheme.encoding() {
+            DigestEncoding::Hex => const_hex::encode(tag),
+            DigestEncoding::Base64 => STANDARD.encode(tag),
+        };
+        match self.scheme.format() {
+            SignatureFormat::Prefixed { prefix, .. } => format!("{prefix}{digest}"),
+            SignatureFormat::KeyValue {
+                timestamp_key,
+                signature_key,
+            } => format!("{timestamp_key}={timestamp},{signature_key}={digest}"),
+            SignatureFormat::VersionedList { version } => format!("{version},{digest}"),
+        }
+    }
+}
+
+/// Every part of a value this module writes is visible ASCII: scheme parts
+/// are checked when a scheme is built, digests are hex or base64, ids are
+/// checked before signing.
+#[allow(clippy::expect_used)]
+fn header_value(text: String) -> HeaderValue {
+    HeaderValue::try_from(text).expect("signature header parts are visible ASCII")
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("scheme", &self.scheme.name())
+            .finish_non_exhaustive()
+    }
+}

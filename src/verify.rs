@@ -1,0 +1,522 @@
+//! Verification of received deliveries.
+
+use std::fmt;
+use std::ops::Deref;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName};
+use subtle::{Choice, ConstantTimeEq as _};
+
+use crate::clock::unix_now;
+use crate::header::{self, ParseError, ParsedSignature, Tag};
+use crate::mac::{KeyedMac, SignedContent};
+use crate::scheme::TimestampSource;
+use crate::{HeaderProblem, PayloadError, Scheme, Secret, VerifyError};
+
+/// How far a signed timestamp may be from now, in either direction, unless
+/// configured otherwise: 300 seconds, as Stripe and Standard Webhooks use.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Verifies deliveries signed with one scheme and one or more secrets.
+///
+/// The key schedule of each secret is computed once, here. A verify then
+/// costs one HMAC of the body per secret, makes no heap allocation and
+/// compares digests in constant time.
+///
+/// ```
+/// use titan_webhooks::{Scheme, Secret, Verifier};
+///
+/// let verifier = Verifier::new(Scheme::github(), Secret::from_utf8("It's a Secret to Everybody")?);
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert(
+///     "x-hub-signature-256",
+///     "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17".parse()?,
+/// );
+/// assert!(verifier.verify(&headers, b"Hello, World!").is_ok());
+/// assert!(verifier.verify(&headers, b"Hello, World?").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    scheme: Scheme,
+    keys: Vec<KeyedMac>,
+    past_tolerance: u64,
+    future_tolerance: u64,
+}
+
+impl Verifier {
+    /// A verifier for `scheme` with one secret and the
+    /// [`DEFAULT_TOLERANCE`] both ways.
+    #[must_use]
+    pub fn new(scheme: Scheme, secret: Secret) -> Self {
+        Self {
+            scheme,
+            keys: vec![KeyedMac::new(&secret)],
+            past_tolerance: DEFAULT_TOLERANCE.as_secs(),
+            future_tolerance: DEFAULT_TOLERANCE.as_secs(),
+        }
+    }
+
+    /// Also accepts signatures made with `secret`, for secret rotation.
+    /// [`Verified::secret_index`] tells which secret matched: `0` for the
+    /// one given to [`Verifier::new`], then in the order added.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    ///
+    /// let old = Secret::from_utf8("old-key")?;
+    /// let new = Secret::from_utf8("new-key")?;
+    /// let headers = Signer::new(Scheme::eventium(), new.clone_secret()).sign(b"{}");
+    ///
+    /// let verifier = Verifier::new(Scheme::eventium(), old).with_secret(new);
+    /// assert_eq!(verifier.verify(&headers, b"{}")?.secret_index(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_secret(mut self, secret: Secret) -> Self {
+        self.keys.push(KeyedMac::new(&secret));
+        self
+    }
+
+    /// Sets how old and how far in the future a signed timestamp may be.
+    /// Defaults to [`DEFAULT_TOLERANCE`] both ways. Schemes without a
+    /// timestamp ignore it.
+    #[must_use]
+    pub fn with_tolerance(self, tolerance: Duration) -> Self {
+        self.with_past_tolerance(tolerance)
+            .with_future_tolerance(tolerance)
+    }
+
+    /// Sets how old a signed timestamp may be. Defaults to
+    /// [`DEFAULT_TOLERANCE`].
+    #[must_use]
+    pub fn with_past_tolerance(mut self, tolerance: Duration) -> Self {
+        self.past_tolerance = tolerance.as_secs();
+        self
+    }
+
+    /// Sets how far in the future a signed timestamp may be, to absorb
+    /// clock skew. Defaults to [`DEFAULT_TOLERANCE`].
+    #[must_use]
+    pub fn with_future_tolerance(mut self, tolerance: Duration) -> Self {
+        self.future_tolerance = tolerance.as_secs();
+        self
+    }
+
+    /// The scheme this verifier checks.
+    #[must_use]
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// Verifies `body` against the signature headers, at the current time.
+    ///
+    /// # Errors
+    ///
+    /// A [`VerifyError`] saying which header is missing or malformed, that
+    /// the timestamp is out of tolerance, or that no signature matched.
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Verified, VerifyError> {
+        self.verify_at(headers, body, unix_now())
+    }
+
+    /// Verifies as if the time were `now` (unix seconds): for tests, and for
+    /// deliveries queued before they are verified.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`].
+    pub fn verify_at(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Verified, VerifyError> {
+        let signature = single_header(headers, self.scheme.signature_header())?
+            .ok_or_else(|| missing(self.scheme.signature_header()))?;
+        let timestamp = match self.scheme.timestamp_header() {
+            Some(name) => Some(single_header(headers, name)?.ok_or_else(|| missing(name))?),
+            None => None,
+        };
+        let id = match self.scheme.id_header() {
+            Some(name) => Some(single_header(headers, name)?.ok_or_else(|| missing(name))?),
+            None => None,
+        };
+        self.check(signature, timestamp, id, body, now)
+    }
+
+    /// Verifies with header values given as strings, for callers without
+    /// `http` types.
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+    ///
+    /// let verifier = Verifier::new(
+    ///     Scheme::standard_webhooks(),
+    ///     Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?,
+    /// );
+    /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    ///     .timestamp("1614265330")
+    ///     .id("msg_p5jXN8AQM9LWM0D4loKWxJek");
+    /// let verified = verifier.verify_raw_at(headers, br#"{"test": 2432232314}"#, 1614265330)?;
+    /// assert_eq!(verified.timestamp(), Some(1614265330));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`]; a value the scheme needs but `headers` lacks
+    /// is reported as a missing header.
+    pub fn verify_raw(
+        &self,
+        headers: RawHeaders<'_>,
+        body: &[u8],
+    ) -> Result<Verified, VerifyError> {
+        self.verify_raw_at(headers, body, unix_now())
+    }
+
+    /// [`Verifier::verify_raw`] as if the time were `now` (unix seconds).
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify_raw`].
+    pub fn verify_raw_at(
+        &self,
+        headers: RawHeaders<'_>,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Verified, VerifyError> {
+        let timestamp = match self.scheme.timestamp_header() {
+            Some(name) => Some(headers.timestamp.ok_or_else(|| missing(name))?),
+            None => None,
+        };
+        let id = match self.scheme.id_header() {
+            Some(name) => Some(headers.id.ok_or_else(|| missing(name))?),
+            None => None,
+        };
+        self.check(
+            headers.signature.as_bytes(),
+            timestamp.map(str::as_bytes),
+            id.map(str::as_bytes),
+            body,
+            now,
+        )
+    }
+
+    /// Verifies, then deserializes the body as JSON into `T`. Nothing is
+    /// parsed unless the signature is valid.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Ping { id: String }
+    ///
+    /// let body = br#"{"id":"evt_1"}"#;
+    /// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("k")?).sign(body);
+    /// let ping = Verifier::new(Scheme::titan(), Secret::from_utf8("k")?)
+    ///     .verify_json::<Ping>(&headers, body)?;
+    /// assert_eq!(ping.id, "evt_1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`], or [`VerifyError::InvalidPayload`] naming
+    /// the field that does not fit `T`.
+    pub fn verify_json<T: serde::de::DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Verified<T>, VerifyError> {
+        self.verify_json_at(headers, body, unix_now())
+    }
+
+    /// [`Verifier::verify_json`] as if the time were `now` (unix seconds).
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify_json`].
+    pub fn verify_json_at<T: serde::de::DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Verified<T>, VerifyError> {
+        let verified = self.verify_at(headers, body, now)?;
+        let value = PayloadError::from_json(body)?;
+        Ok(verified.with_value(value))
+    }
+
+    fn check(
+        &self,
+        signature: &[u8],
+        timestamp_header: Option<&[u8]>,
+        id: Option<&[u8]>,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Verified, VerifyError> {
+        let signature_name = self.scheme.signature_header();
+        let mut parsed = ParsedSignature::new(self.scheme.encoding());
+        parsed
+            .read(signature, self.scheme.format())
+            .map_err(|err| match err {
+                ParseError::Malformed(problem) => malformed(signature_name, problem),
+                ParseError::TooManyEntries => VerifyError::TooManyEntries {
+                    name: signature_name.as_str().to_owned(),
+                    limit: header::MAX_SIGNATURE_ENTRIES,
+                },
+            })?;
+
+        let (raw_timestamp, timestamp_name) =
+            match self.scheme.timestamp_source() {
+                TimestampSource::None => (None, signature_name),
+                TimestampSource::SignatureEntry => (
+                    Some(parsed.timestamp.ok_or_else(|| {
+                        malformed(signature_name, HeaderProblem::MissingTimestamp)
+                    })?),
+                    signature_name,
+                ),
+                TimestampSource::Header(name) => (timestamp_header, name),
+            };
+        let timestamp = raw_timestamp
+            .map(|raw| {
+                header::parse_unix_timestamp(raw)
+                    .ok_or_else(|| malformed(timestamp_name, HeaderProblem::InvalidTimestamp))
+            })
+            .transpose()?;
+        if let Some(timestamp) = timestamp {
+            self.check_tolerance(timestamp, now)?;
+        }
+        if let (Some(id), Some(name)) = (id, self.scheme.id_header()) {
+            if !header::is_valid_message_id(id) {
+                return Err(malformed(name, HeaderProblem::InvalidId));
+            }
+        }
+
+        let content = SignedContent {
+            id,
+            timestamp: raw_timestamp,
+            body,
+        };
+        let mut examined = 0usize;
+        let mut undecodable = 0usize;
+        for (secret_index, key) in self.keys.iter().enumerate() {
+            let expected = key.tag(content);
+            let mut found = Choice::from(0);
+            examined = 0;
+            undecodable = 0;
+            for digest in parsed.digests() {
+                match digest {
+                    Some(received) => {
+                        found |= tags_equal(&expected, &received);
+                        examined = examined.saturating_add(1);
+                    }
+                    None => undecodable = undecodable.saturating_add(1),
+                }
+            }
+            if bool::from(found) {
+                return Ok(Verified {
+                    secret_index,
+                    timestamp,
+                    value: (),
+                });
+            }
+        }
+        if examined == 0 && undecodable > 0 {
+            return Err(malformed(
+                signature_name,
+                HeaderProblem::InvalidSignatureEncoding,
+            ));
+        }
+        Err(VerifyError::NoMatchingSignature { examined })
+    }
+
+    fn check_tolerance(&self, timestamp: u64, now: u64) -> Result<(), VerifyError> {
+        let (exceeded, tolerance) = if timestamp <= now {
+            (
+                now.abs_diff(timestamp) > self.past_tolerance,
+                self.past_tolerance,
+            )
+        } else {
+            (
+                timestamp.abs_diff(now) > self.future_tolerance,
+                self.future_tolerance,
+            )
+        };
+        if !exceeded {
+            return Ok(());
+        }
+        let skew = i128::from(now).saturating_sub(i128::from(timestamp));
+        Err(VerifyError::TimestampOutOfTolerance {
+            skew_seconds: i64::try_from(skew).unwrap_or(if skew > 0 { i64::MAX } else { i64::MIN }),
+            tolerance_seconds: tolerance,
+        })
+    }
+}
+
+/// Compares two tags in constant time: the words' differences are OR-ed
+/// together without branching, then tested against zero with `subtle`,
+/// so one optimisation barrier covers the whole tag.
+fn tags_equal(a: &Tag, b: &Tag) -> Choice {
+    let word = |bytes: &[u8]| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(bytes);
+        u64::from_ne_bytes(word)
+    };
+    let difference = a
+        .chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .fold(0u64, |difference, (x, y)| difference | (word(x) ^ word(y)));
+    difference.ct_eq(&0)
+}
+
+/// The value of a header that must occur at most once.
+fn single_header<'h>(
+    headers: &'h HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'h [u8]>, VerifyError> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(malformed(name, HeaderProblem::Repeated));
+    }
+    Ok(first.map(http::HeaderValue::as_bytes))
+}
+
+fn missing(name: &HeaderName) -> VerifyError {
+    VerifyError::MissingHeader {
+        name: name.as_str().to_owned(),
+    }
+}
+
+fn malformed(name: &HeaderName, problem: HeaderProblem) -> VerifyError {
+    VerifyError::MalformedHeader {
+        name: name.as_str().to_owned(),
+        problem,
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("scheme", &self.scheme.name())
+            .field("secrets", &self.keys.len())
+            .field("past_tolerance_seconds", &self.past_tolerance)
+            .field("future_tolerance_seconds", &self.future_tolerance)
+            .finish()
+    }
+}
+
+/// Signature header values as strings, for [`Verifier::verify_raw`].
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct RawHeaders<'a> {
+    signature: &'a str,
+    timestamp: Option<&'a str>,
+    id: Option<&'a str>,
+}
+
+impl<'a> RawHeaders<'a> {
+    /// The signature header's value.
+    pub fn new(signature: &'a str) -> Self {
+        Self {
+            signature,
+            timestamp: None,
+            id: None,
+        }
+    }
+
+    /// The timestamp header's value, for schemes that carry it in a header
+    /// of its own (Standard Webhooks' `webhook-timestamp`).
+    pub fn timestamp(mut self, timestamp: &'a str) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// The id header's value, for schemes that sign one (Standard
+    /// Webhooks' `webhook-id`).
+    pub fn id(mut self, id: &'a str) -> Self {
+        self.id = Some(id);
+        self
+    }
+}
+
+/// Proof that a delivery passed verification, with what was learned.
+///
+/// Only a successful verify creates one, so handler code can require a
+/// `Verified<T>` to make "verified first" a type-level fact. It dereferences
+/// to the parsed value.
+///
+/// ```
+/// use titan_webhooks::{Scheme, Secret, Signer, Verifier, Verified};
+///
+/// fn handle(event: Verified<serde_json::Value>) -> String {
+///     event["event"].as_str().unwrap_or_default().to_owned()
+/// }
+///
+/// let body = br#"{"event":"session.status"}"#;
+/// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("k")?).sign(body);
+/// let verified = Verifier::new(Scheme::titan(), Secret::from_utf8("k")?).verify_json(&headers, body)?;
+/// assert_eq!(handle(verified), "session.status");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Verified<T = ()> {
+    secret_index: usize,
+    timestamp: Option<u64>,
+    value: T,
+}
+
+impl<T> Verified<T> {
+    /// Which secret matched: `0` for the verifier's first, then in the
+    /// order they were added with [`Verifier::with_secret`].
+    #[must_use]
+    pub fn secret_index(&self) -> usize {
+        self.secret_index
+    }
+
+    /// The signed unix timestamp, for schemes that sign one.
+    #[must_use]
+    pub fn timestamp(&self) -> Option<u64> {
+        self.timestamp
+    }
+
+    /// The verified value.
+    #[must_use]
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// Takes the verified value out.
+    #[must_use]
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    fn with_value<U>(self, value: U) -> Verified<U> {
+        Verified {
+            secret_index: self.secret_index,
+            timestamp: self.timestamp,
+            value,
+        }
+    }
+}
+
+impl<T> Deref for Verified<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Verified<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("secret_index", &self.secret_index)
+            .field("timestamp", &self.timestamp)
+            .field("value", &self.value)
+            .finish_non_exhaustive()
+    }
+}
