@@ -101,6 +101,17 @@ fn describe_skew(skew_seconds: i64, tolerance_seconds: u64) -> String {
 }
 
 /// What is wrong with a malformed header, without repeating its value.
+///
+/// ```
+/// use titan_webhooks::{HeaderProblem, RawHeaders, Scheme, Secret, Verifier, VerifyError};
+///
+/// let verifier = Verifier::new(Scheme::github(), Secret::from_utf8("key")?);
+/// // GitHub's older SHA-1 header value, sent where SHA-256 is expected.
+/// let err = verifier.verify_raw(RawHeaders::new("sha1=0123"), b"{}").unwrap_err();
+/// let problem = HeaderProblem::MissingPrefix;
+/// assert_eq!(err, VerifyError::MalformedHeader { name: "x-hub-signature-256".into(), problem });
+/// # Ok::<(), titan_webhooks::SecretError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HeaderProblem {
@@ -165,6 +176,19 @@ pub struct PayloadError {
 impl PayloadError {
     /// Deserializes `T` from JSON bytes, naming the failing field on error.
     ///
+    /// ```
+    /// use titan_webhooks::PayloadError;
+    ///
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Ping { id: String }
+    ///
+    /// assert_eq!(PayloadError::from_json::<Ping>(br#"{"id":"evt_1"}"#)?.id, "evt_1");
+    /// // A second document after the first is refused, not ignored.
+    /// let err = PayloadError::from_json::<Ping>(br#"{"id":"evt_1"}{"id":"evt_2"}"#).unwrap_err();
+    /// assert_eq!(err.path(), ".");
+    /// # Ok::<(), PayloadError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Returns a [`PayloadError`] when `bytes` is not JSON or does not fit `T`.
@@ -176,6 +200,20 @@ impl PayloadError {
     }
 
     /// Deserializes `T` from an already parsed JSON value.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use titan_webhooks::PayloadError;
+    ///
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Quota { limit: u64 }
+    ///
+    /// let quota: Quota = PayloadError::from_value(&json!({ "limit": 10000 }))?;
+    /// assert_eq!(quota.limit, 10_000);
+    /// let err = PayloadError::from_value::<Quota>(&json!({ "limit": -1 })).unwrap_err();
+    /// assert_eq!(err.path(), "limit");
+    /// # Ok::<(), PayloadError>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -199,12 +237,35 @@ impl PayloadError {
     }
 
     /// The JSON path of the field that failed, `.` for the document itself.
+    ///
+    /// ```
+    /// use titan_webhooks::PayloadError;
+    ///
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Item { sku: String }
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Order { items: Vec<Item> }
+    ///
+    /// let body = br#"{"items":[{"sku":"a"},{"sku":7}]}"#;
+    /// let err = PayloadError::from_json::<Order>(body).unwrap_err();
+    /// assert_eq!(err.path(), "items[1].sku");
+    /// ```
     #[must_use]
     pub fn path(&self) -> &str {
         &self.path
     }
 
     /// The parser's description of the failure.
+    ///
+    /// ```
+    /// use titan_webhooks::PayloadError;
+    ///
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Quota { limit: u64 }
+    ///
+    /// let err = PayloadError::from_json::<Quota>(b"{}").unwrap_err();
+    /// assert!(err.message().starts_with("missing field `limit`"));
+    /// ```
     #[must_use]
     pub fn message(&self) -> &str {
         &self.message

@@ -12,9 +12,29 @@ use crate::scheme::{DigestEncoding, SignatureFormat};
 
 /// The most entries of a signature header that are examined. A longer
 /// header is rejected with [`VerifyError::TooManyEntries`](crate::VerifyError::TooManyEntries).
+///
+/// ```
+/// use titan_webhooks::{MAX_SIGNATURE_ENTRIES, RawHeaders, Scheme, Secret, Verifier, VerifyError};
+///
+/// let verifier = Verifier::new(Scheme::standard_webhooks(), Secret::generate());
+/// let signatures = "v1,AAAA ".repeat(MAX_SIGNATURE_ENTRIES + 1);
+/// let headers = RawHeaders::new(&signatures).timestamp("1700000000").id("msg_1");
+/// let err = verifier.verify_raw_at(headers, b"{}", 1_700_000_000).unwrap_err();
+/// let name = "webhook-signature".into();
+/// assert_eq!(err, VerifyError::TooManyEntries { name, limit: 32 });
+/// ```
 pub const MAX_SIGNATURE_ENTRIES: usize = 32;
 
 /// The longest message id accepted, in bytes.
+///
+/// ```
+/// use titan_webhooks::{MAX_ID_LEN, Scheme, Secret, SignError, Signer};
+///
+/// let signer = Signer::new(Scheme::standard_webhooks(), Secret::generate());
+/// assert!(signer.sign_at(&"a".repeat(MAX_ID_LEN), 1_700_000_000, b"{}").is_ok());
+/// let err = signer.sign_at(&"a".repeat(MAX_ID_LEN + 1), 1_700_000_000, b"{}").unwrap_err();
+/// assert_eq!(err, SignError::InvalidId);
+/// ```
 pub const MAX_ID_LEN: usize = 256;
 
 /// Length of an HMAC-SHA256 tag.

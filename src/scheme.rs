@@ -13,6 +13,17 @@ use http::HeaderName;
 use crate::{SchemeError, Secret, SecretError};
 
 /// How digests are written in the signature header.
+///
+/// ```
+/// use titan_webhooks::{DigestEncoding, RawHeaders, Scheme, Secret, Verifier};
+///
+/// assert_eq!(Scheme::github().encoding(), DigestEncoding::Hex);
+/// let secret = Secret::from_utf8("It's a Secret to Everybody")?;
+/// let verifier = Verifier::new(Scheme::github(), secret);
+/// let upper = "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17";
+/// assert!(verifier.verify_raw(RawHeaders::new(upper), b"Hello, World!").is_ok());
+/// # Ok::<(), titan_webhooks::SecretError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DigestEncoding {
@@ -23,6 +34,19 @@ pub enum DigestEncoding {
 }
 
 /// How the signature header's value is laid out.
+///
+/// ```
+/// use titan_webhooks::{Scheme, SignatureFormat};
+///
+/// assert_eq!(
+///     *Scheme::stripe().format(),
+///     SignatureFormat::KeyValue { timestamp_key: "t".into(), signature_key: "v1".into() },
+/// );
+/// assert_eq!(
+///     *Scheme::standard_webhooks().format(),
+///     SignatureFormat::VersionedList { version: "v1".into() },
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignatureFormat {
@@ -51,6 +75,17 @@ pub enum SignatureFormat {
 }
 
 /// How a subscriber's secret string maps to key bytes.
+///
+/// ```
+/// use titan_webhooks::{SecretEncoding, SecretError};
+///
+/// let text = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// // Stripe keys on the whole string; Standard Webhooks on the bytes it encodes.
+/// assert_eq!(SecretEncoding::Utf8.parse(text)?.expose_bytes().len(), 38);
+/// assert_eq!(SecretEncoding::Whsec.parse(text)?.expose_bytes().len(), 24);
+/// assert_eq!(SecretEncoding::Whsec.parse("key").unwrap_err(), SecretError::MissingWhsecPrefix);
+/// # Ok::<(), SecretError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SecretEncoding {
@@ -150,6 +185,18 @@ impl Scheme {
     /// Titan: `X-Webhook-Signature: sha256=<lowercase hex>` of
     /// HMAC-SHA256(key, raw body), where the key is the UTF-8 bytes of the
     /// webhook's `hmacKey`.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let signer = Signer::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?);
+    /// let headers = signer.sign(br#"{"event":"message.received"}"#);
+    /// assert_eq!(
+    ///     headers["x-webhook-signature"],
+    ///     "sha256=994f667d76567c304a80a1d3c99b30762c60e25b98b1f0ca63879b0c79fecf31",
+    /// );
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn titan() -> Self {
         Self::prefixed_hex(
@@ -163,6 +210,19 @@ impl Scheme {
     /// (`sha256=<hex>` of the raw body, key = UTF-8 bytes of the secret
     /// string). TitanX's documentation names the header but not the value's
     /// form, so a bare hex digest is accepted too.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let secret = Secret::from_utf8("It's a Secret to Everybody")?;
+    /// let verifier = Verifier::new(Scheme::titanx(), secret);
+    /// // TitanX does not document the value's form, so a bare digest passes too.
+    /// let digest = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-titanx-signature", digest.parse()?);
+    /// assert!(verifier.verify(&headers, b"Hello, World!").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn titanx() -> Self {
         Self::prefixed_hex(
@@ -173,6 +233,18 @@ impl Scheme {
     }
 
     /// GitHub: `X-Hub-Signature-256: sha256=<hex>` of the raw body.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let secret = Secret::from_utf8("It's a Secret to Everybody")?;
+    /// let headers = Signer::new(Scheme::github(), secret).sign(b"Hello, World!");
+    /// assert_eq!(
+    ///     headers["x-hub-signature-256"],
+    ///     "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+    /// );
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn github() -> Self {
         Self::prefixed_hex(
@@ -185,6 +257,18 @@ impl Scheme {
     /// Eventium: `X-TitanVX-Signature: t=<unix>,v1=<hex>`, where `v1` is
     /// HMAC-SHA256(key, `<t>.<raw body>`). Several `v1` entries may be
     /// present during secret rotation; all are checked.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let signer = Signer::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let headers = signer.sign_at("unused", 1_700_000_000, b"{}")?;
+    /// assert_eq!(
+    ///     headers["x-titanvx-signature"],
+    ///     "t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae",
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn eventium() -> Self {
         Self::key_value_hex("eventium", HeaderName::from_static("x-titanvx-signature"))
@@ -192,6 +276,19 @@ impl Scheme {
 
     /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>`, signed like Eventium.
     /// The key is the whole secret string, `whsec_` prefix included.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let signer = Signer::new(Scheme::stripe(), Secret::from_utf8("whsec_test_secret")?);
+    /// let body = br#"{"id":"evt_1","object":"event","type":"invoice.paid"}"#;
+    /// let headers = signer.sign_at("unused", 1_700_000_000, body)?;
+    /// assert_eq!(
+    ///     headers["stripe-signature"],
+    ///     "t=1700000000,v1=dfb4777aaaec4ea29ff455dd4df7fe6b2ef71096ad3a93a158db7e100109ea91",
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn stripe() -> Self {
         Self::key_value_hex("stripe", HeaderName::from_static("stripe-signature"))
@@ -200,6 +297,18 @@ impl Scheme {
     /// Standard Webhooks (and Svix): `webhook-id`, `webhook-timestamp` and
     /// `webhook-signature: v1,<base64> ...`, signing `<id>.<timestamp>.<body>`
     /// with the decoded `whsec_` secret.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Signer};
+    ///
+    /// let scheme = Scheme::standard_webhooks();
+    /// let secret = scheme.secret_encoding().parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    /// let headers = Signer::new(scheme, secret).sign_at(id, 1614265330, br#"{"test": 2432232314}"#)?;
+    /// assert_eq!(headers["webhook-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /// assert_eq!(headers["webhook-id"], id);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn standard_webhooks() -> Self {
         Self {
@@ -286,30 +395,75 @@ impl Scheme {
     }
 
     /// The scheme's name, for logs and metrics.
+    ///
+    /// ```
+    /// use titan_webhooks::Scheme;
+    ///
+    /// assert_eq!(Scheme::standard_webhooks().name(), "standard-webhooks");
+    /// assert_eq!(Scheme::builder("acme", "X-Acme-Signature").build()?.name(), "acme");
+    /// # Ok::<(), titan_webhooks::SchemeError>(())
+    /// ```
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The header that carries the signature.
+    ///
+    /// ```
+    /// use titan_webhooks::Scheme;
+    ///
+    /// assert_eq!(Scheme::stripe().signature_header(), "stripe-signature");
+    /// // HTTP header names are case-insensitive; `http` keeps them in lowercase.
+    /// let acme = Scheme::builder("acme", "X-Acme-Signature").build()?;
+    /// assert_eq!(acme.signature_header(), "x-acme-signature");
+    /// # Ok::<(), titan_webhooks::SchemeError>(())
+    /// ```
     #[must_use]
     pub fn signature_header(&self) -> &HeaderName {
         &self.signature_header
     }
 
     /// The layout of the signature header's value.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, SignatureFormat};
+    ///
+    /// let sha256 = |prefix_optional| SignatureFormat::Prefixed {
+    ///     prefix: "sha256=".into(),
+    ///     prefix_optional,
+    /// };
+    /// assert_eq!(*Scheme::titan().format(), sha256(false));
+    /// assert_eq!(*Scheme::titanx().format(), sha256(true));
+    /// ```
     #[must_use]
     pub fn format(&self) -> &SignatureFormat {
         &self.format
     }
 
     /// How digests are written.
+    ///
+    /// ```
+    /// use titan_webhooks::{DigestEncoding, Scheme};
+    ///
+    /// assert_eq!(Scheme::stripe().encoding(), DigestEncoding::Hex);
+    /// assert_eq!(Scheme::standard_webhooks().encoding(), DigestEncoding::Base64);
+    /// ```
     #[must_use]
     pub fn encoding(&self) -> DigestEncoding {
         self.encoding
     }
 
     /// The header carrying the signed timestamp, when it has its own.
+    ///
+    /// ```
+    /// use titan_webhooks::Scheme;
+    ///
+    /// let scheme = Scheme::standard_webhooks();
+    /// assert_eq!(scheme.timestamp_header().map(|name| name.as_str()), Some("webhook-timestamp"));
+    /// // Stripe signs a timestamp too, but inside its signature header.
+    /// assert_eq!(Scheme::stripe().timestamp_header(), None);
+    /// ```
     #[must_use]
     pub fn timestamp_header(&self) -> Option<&HeaderName> {
         match &self.timestamp {
@@ -320,18 +474,46 @@ impl Scheme {
 
     /// Whether the signed content includes a timestamp, and so whether the
     /// verifier enforces a tolerance.
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+    ///
+    /// assert!(Scheme::stripe().is_timestamped());
+    /// assert!(!Scheme::github().is_timestamped());
+    /// // Without a signed timestamp no tolerance applies: a replay verifies at any time.
+    /// let secret = Secret::from_utf8("It's a Secret to Everybody")?;
+    /// let verifier = Verifier::new(Scheme::github(), secret);
+    /// let headers = RawHeaders::new("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+    /// assert!(verifier.verify_raw_at(headers, b"Hello, World!", u64::MAX).is_ok());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn is_timestamped(&self) -> bool {
         self.timestamp != TimestampSource::None
     }
 
     /// The header carrying the signed message id, when the scheme has one.
+    ///
+    /// ```
+    /// use titan_webhooks::Scheme;
+    ///
+    /// let scheme = Scheme::standard_webhooks();
+    /// assert_eq!(scheme.id_header().map(|name| name.as_str()), Some("webhook-id"));
+    /// assert_eq!(Scheme::stripe().id_header(), None);
+    /// ```
     #[must_use]
     pub fn id_header(&self) -> Option<&HeaderName> {
         self.id_header.as_ref()
     }
 
     /// How a subscriber's secret string maps to key bytes.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, SecretEncoding};
+    ///
+    /// assert_eq!(Scheme::stripe().secret_encoding(), SecretEncoding::Utf8);
+    /// assert_eq!(Scheme::standard_webhooks().secret_encoding(), SecretEncoding::Whsec);
+    /// ```
     #[must_use]
     pub fn secret_encoding(&self) -> SecretEncoding {
         self.secret_encoding
@@ -339,6 +521,17 @@ impl Scheme {
 
     /// Every header this scheme writes: the signature, and the timestamp and
     /// id headers when it has them. Custom headers must not override these.
+    ///
+    /// ```
+    /// use titan_webhooks::Scheme;
+    ///
+    /// let scheme = Scheme::standard_webhooks();
+    /// let names: Vec<&str> = scheme.headers().map(|name| name.as_str()).collect();
+    /// assert_eq!(names, ["webhook-signature", "webhook-timestamp", "webhook-id"]);
+    /// let stripe = Scheme::stripe();
+    /// let names: Vec<&str> = stripe.headers().map(|name| name.as_str()).collect();
+    /// assert_eq!(names, ["stripe-signature"]);
+    /// ```
     pub fn headers(&self) -> impl Iterator<Item = &HeaderName> {
         std::iter::once(&self.signature_header)
             .chain(self.timestamp_header())
@@ -364,6 +557,21 @@ impl fmt::Debug for Scheme {
 }
 
 /// Builds a custom [`Scheme`]; see [`Scheme::builder`].
+///
+/// ```
+/// use titan_webhooks::{DigestEncoding, Scheme, SecretEncoding};
+///
+/// // Every preset is expressible with the builder.
+/// let rebuilt = Scheme::builder("standard-webhooks", "webhook-signature")
+///     .versioned_list("v1")
+///     .encoding(DigestEncoding::Base64)
+///     .timestamp_header("webhook-timestamp")
+///     .id_header("webhook-id")
+///     .secret_encoding(SecretEncoding::Whsec)
+///     .build()?;
+/// assert_eq!(rebuilt, Scheme::standard_webhooks());
+/// # Ok::<(), titan_webhooks::SchemeError>(())
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SchemeBuilder {
@@ -379,6 +587,19 @@ pub struct SchemeBuilder {
 impl SchemeBuilder {
     /// One digest after `prefix`, which is required (`sha256=<digest>`).
     /// An empty prefix means a bare digest.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let scheme = Scheme::builder("acme", "X-Acme-Signature").prefix("hmac=").build()?;
+    /// let signer = Signer::new(scheme, Secret::from_utf8("It's a Secret to Everybody")?);
+    /// let headers = signer.sign(b"Hello, World!");
+    /// assert_eq!(
+    ///     headers["x-acme-signature"],
+    ///     "hmac=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn prefix(mut self, prefix: impl Into<Cow<'static, str>>) -> Self {
         self.format = SignatureFormat::Prefixed {
             prefix: prefix.into(),
@@ -388,6 +609,18 @@ impl SchemeBuilder {
     }
 
     /// Like [`prefix`](Self::prefix), but a bare digest is accepted too.
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+    ///
+    /// let scheme = Scheme::builder("acme", "X-Acme-Signature").optional_prefix("hmac=").build()?;
+    /// let verifier = Verifier::new(scheme, Secret::from_utf8("It's a Secret to Everybody")?);
+    /// let digest = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    /// let prefixed = format!("hmac={digest}");
+    /// assert!(verifier.verify_raw(RawHeaders::new(&prefixed), b"Hello, World!").is_ok());
+    /// assert!(verifier.verify_raw(RawHeaders::new(digest), b"Hello, World!").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn optional_prefix(mut self, prefix: impl Into<Cow<'static, str>>) -> Self {
         self.format = SignatureFormat::Prefixed {
             prefix: prefix.into(),
@@ -398,6 +631,21 @@ impl SchemeBuilder {
 
     /// Stripe-style `t=<unix>,v1=<digest>` with the given keys. The
     /// timestamp is signed as `<t>.<body>`.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// // Stripe's layout under other keys: the digest is Stripe's.
+    /// let scheme = Scheme::builder("acme", "X-Acme-Signature").key_value("ts", "sig").build()?;
+    /// let signer = Signer::new(scheme, Secret::from_utf8("whsec_test_secret")?);
+    /// let body = br#"{"id":"evt_1","object":"event","type":"invoice.paid"}"#;
+    /// let headers = signer.sign_at("unused", 1_700_000_000, body)?;
+    /// assert_eq!(
+    ///     headers["x-acme-signature"],
+    ///     "ts=1700000000,sig=dfb4777aaaec4ea29ff455dd4df7fe6b2ef71096ad3a93a158db7e100109ea91",
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn key_value(
         mut self,
         timestamp_key: impl Into<Cow<'static, str>>,
@@ -411,6 +659,17 @@ impl SchemeBuilder {
     }
 
     /// Standard-Webhooks-style space-separated `version,<digest>` entries.
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+    ///
+    /// let scheme = Scheme::builder("acme", "X-Acme-Signature").versioned_list("v2").build()?;
+    /// let verifier = Verifier::new(scheme, Secret::from_utf8("It's a Secret to Everybody")?);
+    /// // The `v1` entry is skipped, not rejected, so senders can add versions.
+    /// let header = "v1,AAAA v2,757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    /// assert!(verifier.verify_raw(RawHeaders::new(header), b"Hello, World!").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn versioned_list(mut self, version: impl Into<Cow<'static, str>>) -> Self {
         self.format = SignatureFormat::VersionedList {
             version: version.into(),
@@ -419,30 +678,94 @@ impl SchemeBuilder {
     }
 
     /// How digests are written. Defaults to [`DigestEncoding::Hex`].
+    ///
+    /// ```
+    /// use titan_webhooks::{DigestEncoding, Scheme, Secret, Signer};
+    ///
+    /// let scheme = Scheme::builder("acme", "X-Acme-Signature")
+    ///     .encoding(DigestEncoding::Base64)
+    ///     .build()?;
+    /// let signer = Signer::new(scheme, Secret::from_utf8("It's a Secret to Everybody")?);
+    /// let headers = signer.sign(b"Hello, World!");
+    /// assert_eq!(headers["x-acme-signature"], "sha256=dXEH6g6yUJ/CESIczphLijdXC211hsIsRvQ3nIsEPhc=");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encoding(mut self, encoding: DigestEncoding) -> Self {
         self.encoding = encoding;
         self
     }
 
     /// Signs a unix timestamp carried in this header, as `<t>.<body>`.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let scheme = Scheme::builder("acme", "X-Signature").timestamp_header("X-Timestamp").build()?;
+    /// let signer = Signer::new(scheme, Secret::from_utf8("key")?);
+    /// let headers = signer.sign_at("unused", 1_700_000_000, b"{}")?;
+    /// assert_eq!(headers["x-timestamp"], "1700000000");
+    /// assert_eq!(
+    ///     headers["x-signature"],
+    ///     "sha256=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae",
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timestamp_header(mut self, name: impl Into<String>) -> Self {
         self.timestamp_header = Some(name.into());
         self
     }
 
     /// Signs a message id carried in this header, as `<id>.<rest>`.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let scheme = Scheme::builder("acme", "X-Acme-Signature").id_header("X-Acme-Id").build()?;
+    /// let signer = Signer::new(scheme, Secret::from_utf8("key")?);
+    /// let headers = signer.sign_at("msg_1", 1_700_000_000, b"{}")?;
+    /// assert_eq!(headers["x-acme-id"], "msg_1");
+    /// assert_eq!(
+    ///     headers["x-acme-signature"],
+    ///     "sha256=a235e9ae2eb77a5f8c9cad8ff35a4d3e41aac8b95b4e85741948c54f24276d46",
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id_header(mut self, name: impl Into<String>) -> Self {
         self.id_header = Some(name.into());
         self
     }
 
     /// How secret strings map to keys. Defaults to [`SecretEncoding::Utf8`].
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, SecretEncoding, SecretError};
+    ///
+    /// let scheme = Scheme::builder("acme", "X-Acme-Signature")
+    ///     .secret_encoding(SecretEncoding::Whsec)
+    ///     .build()?;
+    /// let secret = scheme.secret_encoding().parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// assert_eq!(secret.expose_bytes().len(), 24);
+    /// let err = scheme.secret_encoding().parse("acme-key").unwrap_err();
+    /// assert_eq!(err, SecretError::MissingWhsecPrefix);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn secret_encoding(mut self, encoding: SecretEncoding) -> Self {
         self.secret_encoding = encoding;
         self
     }
 
     /// Checks that the parts fit together.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, SchemeError};
+    ///
+    /// // Header names ignore case, so this is the signature header again.
+    /// let err = Scheme::builder("acme", "X-Acme-Signature")
+    ///     .timestamp_header("x-acme-signature")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err, SchemeError::HeaderReused { name: "x-acme-signature".into() });
+    /// ```
     ///
     /// # Errors
     ///

@@ -9,9 +9,29 @@ use zeroize::Zeroizing;
 use crate::SecretError;
 
 /// The prefix of Standard Webhooks (and Svix) secrets.
+///
+/// ```
+/// use titan_webhooks::{Secret, SecretError, WHSEC_PREFIX};
+///
+/// let exported = Secret::generate().to_whsec();
+/// assert!(exported.starts_with(WHSEC_PREFIX));
+/// // The prefix is required when the text is read back.
+/// let bare = &exported[WHSEC_PREFIX.len()..];
+/// assert_eq!(Secret::from_whsec(bare).unwrap_err(), SecretError::MissingWhsecPrefix);
+/// ```
 pub const WHSEC_PREFIX: &str = "whsec_";
 
 /// The shortest decoded key [`Secret::from_whsec`] accepts, in bytes.
+///
+/// ```
+/// use titan_webhooks::{MIN_WHSEC_KEY_LEN, Secret, SecretError};
+///
+/// let short = Secret::from_bytes([7; MIN_WHSEC_KEY_LEN - 1])?.to_whsec();
+/// assert_eq!(Secret::from_whsec(&short).unwrap_err(), SecretError::TooShort { len: 15, min: 16 });
+/// let enough = Secret::from_bytes([7; MIN_WHSEC_KEY_LEN])?.to_whsec();
+/// assert!(Secret::from_whsec(&enough).is_ok());
+/// # Ok::<(), SecretError>(())
+/// ```
 pub const MIN_WHSEC_KEY_LEN: usize = 16;
 
 /// How many random bytes [`Secret::generate`] draws.
@@ -146,6 +166,16 @@ impl Secret {
 
     /// Like [`Secret::generate`], but reports a failing random source.
     ///
+    /// ```
+    /// use titan_webhooks::Secret;
+    ///
+    /// let secret = Secret::try_generate()?;
+    /// let text = secret.expose_str()?;
+    /// assert_eq!(text.len(), 43);
+    /// assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`SecretError::Rng`] when the operating system's random source fails.
@@ -157,6 +187,15 @@ impl Secret {
     }
 
     /// The key bytes. The name makes every use visible in review.
+    ///
+    /// ```
+    /// use titan_webhooks::Secret;
+    ///
+    /// // The decoded key, not the text it was given as.
+    /// let secret = Secret::from_whsec("whsec_AAECAwQFBgcICQoLDA0ODw==")?;
+    /// assert_eq!(secret.expose_bytes(), (0..16).collect::<Vec<u8>>());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn expose_bytes(&self) -> &[u8] {
         &self.key
@@ -200,6 +239,16 @@ impl Secret {
     }
 
     /// An explicit copy of the key.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    ///
+    /// let secret = Secret::from_utf8("shared-key")?;
+    /// let signer = Signer::new(Scheme::titan(), secret.clone_secret());
+    /// let verifier = Verifier::new(Scheme::titan(), secret);
+    /// assert!(verifier.verify(&signer.sign(b"{}"), b"{}").is_ok());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn clone_secret(&self) -> Self {
         Self {

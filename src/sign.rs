@@ -35,6 +35,17 @@ pub struct Signer {
 
 impl Signer {
     /// A signer for `scheme` with `secret`.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let signer = Signer::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?);
+    /// let headers = signer.sign(b"{}");
+    /// // Masked, so logging the headers does not leak the signature.
+    /// assert!(headers["x-webhook-signature"].is_sensitive());
+    /// assert!(!format!("{headers:?}").contains("sha256="));
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn new(scheme: Scheme, secret: Secret) -> Self {
         Self {
@@ -44,6 +55,15 @@ impl Signer {
     }
 
     /// The scheme this signer writes.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let signer = Signer::new(Scheme::stripe(), Secret::from_utf8("whsec_test_secret")?);
+    /// assert_eq!(signer.scheme(), &Scheme::stripe());
+    /// assert_eq!(signer.scheme().signature_header(), "stripe-signature");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn scheme(&self) -> &Scheme {
         &self.scheme
@@ -51,6 +71,18 @@ impl Signer {
 
     /// Signs `body` at the current time, with a fresh random message id
     /// (`msg_` and 128 random bits) for schemes that sign one.
+    ///
+    /// ```
+    /// use std::time::{SystemTime, UNIX_EPOCH};
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let headers = Signer::new(Scheme::standard_webhooks(), Secret::generate()).sign(b"{}");
+    /// let id = headers["webhook-id"].to_str()?;
+    /// assert!(id.starts_with("msg_") && id.len() == 4 + 22);
+    /// let signed_at: u64 = headers["webhook-timestamp"].to_str()?.parse()?;
+    /// assert!(SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs().abs_diff(signed_at) < 60);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Panics
     ///

@@ -15,6 +15,18 @@ use crate::{HeaderProblem, PayloadError, Scheme, Secret, VerifyError};
 
 /// How far a signed timestamp may be from now, in either direction, unless
 /// configured otherwise: 300 seconds, as Stripe and Standard Webhooks use.
+///
+/// ```
+/// use titan_webhooks::{DEFAULT_TOLERANCE, RawHeaders, Scheme, Secret, Verifier, VerifyError};
+///
+/// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+/// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
+/// let last_second = 1_700_000_000 + DEFAULT_TOLERANCE.as_secs();
+/// assert!(verifier.verify_raw_at(headers, b"{}", last_second).is_ok());
+/// let err = verifier.verify_raw_at(headers, b"{}", last_second + 1).unwrap_err();
+/// assert_eq!(err, VerifyError::TimestampOutOfTolerance { skew_seconds: 301, tolerance_seconds: 300 });
+/// # Ok::<(), titan_webhooks::SecretError>(())
+/// ```
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// Verifies deliveries signed with one scheme and one or more secrets.
@@ -48,6 +60,19 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier for `scheme` with one secret and the
     /// [`DEFAULT_TOLERANCE`] both ways.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier, VerifyError};
+    ///
+    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let titan = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(b"{}");
+    /// assert!(verifier.verify(&titan, b"{}").is_ok());
+    /// // Same key, other scheme: the verifier reads only its own scheme's header.
+    /// let github = Signer::new(Scheme::github(), Secret::from_utf8("key")?).sign(b"{}");
+    /// let err = verifier.verify(&github, b"{}").unwrap_err();
+    /// assert_eq!(err, VerifyError::MissingHeader { name: "x-webhook-signature".into() });
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn new(scheme: Scheme, secret: Secret) -> Self {
         Self {
@@ -82,6 +107,19 @@ impl Verifier {
     /// Sets how old and how far in the future a signed timestamp may be.
     /// Defaults to [`DEFAULT_TOLERANCE`] both ways. Schemes without a
     /// timestamp ignore it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
+    ///
+    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    ///     .with_tolerance(Duration::from_secs(60));
+    /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
+    /// assert!(verifier.verify_raw_at(headers, b"{}", 1_700_000_060).is_ok());
+    /// let err = verifier.verify_raw_at(headers, b"{}", 1_699_999_939).unwrap_err();
+    /// assert_eq!(err, VerifyError::TimestampOutOfTolerance { skew_seconds: -61, tolerance_seconds: 60 });
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn with_tolerance(self, tolerance: Duration) -> Self {
         self.with_past_tolerance(tolerance)
@@ -90,6 +128,20 @@ impl Verifier {
 
     /// Sets how old a signed timestamp may be. Defaults to
     /// [`DEFAULT_TOLERANCE`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
+    ///
+    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    ///     .with_past_tolerance(Duration::from_secs(30));
+    /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
+    /// let err = verifier.verify_raw_at(headers, b"{}", 1_700_000_031).unwrap_err();
+    /// assert_eq!(err, VerifyError::TimestampOutOfTolerance { skew_seconds: 31, tolerance_seconds: 30 });
+    /// // The future side keeps its default.
+    /// assert!(verifier.verify_raw_at(headers, b"{}", 1_700_000_000 - 300).is_ok());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn with_past_tolerance(mut self, tolerance: Duration) -> Self {
         self.past_tolerance = tolerance.as_secs();
@@ -98,6 +150,20 @@ impl Verifier {
 
     /// Sets how far in the future a signed timestamp may be, to absorb
     /// clock skew. Defaults to [`DEFAULT_TOLERANCE`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+    ///
+    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    ///     .with_future_tolerance(Duration::ZERO);
+    /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
+    /// let err = verifier.verify_raw_at(headers, b"{}", 1_700_000_000 - 1).unwrap_err();
+    /// assert_eq!(err.to_string(), "timestamp is 1 s in the future, beyond the tolerance of 0 s");
+    /// // The past side keeps its default.
+    /// assert!(verifier.verify_raw_at(headers, b"{}", 1_700_000_000 + 300).is_ok());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn with_future_tolerance(mut self, tolerance: Duration) -> Self {
         self.future_tolerance = tolerance.as_secs();
@@ -105,12 +171,33 @@ impl Verifier {
     }
 
     /// The scheme this verifier checks.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("whsec_test_secret")?);
+    /// assert_eq!(verifier.scheme(), &Scheme::stripe());
+    /// assert_eq!(verifier.scheme().signature_header(), "stripe-signature");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     #[must_use]
     pub fn scheme(&self) -> &Scheme {
         &self.scheme
     }
 
     /// Verifies `body` against the signature headers, at the current time.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier, VerifyError};
+    ///
+    /// let signer = Signer::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let headers = signer.sign(br#"{"amount":100}"#);
+    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// assert!(verifier.verify(&headers, br#"{"amount":100}"#).is_ok());
+    /// let err = verifier.verify(&headers, br#"{"amount":900}"#).unwrap_err();
+    /// assert_eq!(err, VerifyError::NoMatchingSignature { examined: 1 });
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -122,6 +209,20 @@ impl Verifier {
 
     /// Verifies as if the time were `now` (unix seconds): for tests, and for
     /// deliveries queued before they are verified.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Verifier, VerifyError};
+    ///
+    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let signature = "t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae";
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-titanvx-signature", signature.parse()?);
+    /// // Received a minute after signing: within the tolerance, whenever this runs.
+    /// assert!(verifier.verify_at(&headers, b"{}", 1_700_000_060).is_ok());
+    /// let err = verifier.verify_at(&headers, b"{ }", 1_700_000_060).unwrap_err();
+    /// assert_eq!(err, VerifyError::NoMatchingSignature { examined: 1 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -176,6 +277,19 @@ impl Verifier {
     }
 
     /// [`Verifier::verify_raw`] as if the time were `now` (unix seconds).
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
+    ///
+    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// // The caller forgot to pass `webhook-id` along.
+    /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    ///     .timestamp("1614265330");
+    /// let err = verifier.verify_raw_at(headers, br#"{"test": 2432232314}"#, 1614265330).unwrap_err();
+    /// assert_eq!(err, VerifyError::MissingHeader { name: "webhook-id".into() });
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -233,6 +347,22 @@ impl Verifier {
     }
 
     /// [`Verifier::verify_json`] as if the time were `now` (unix seconds).
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier, VerifyError};
+    ///
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Quota { limit: u64 }
+    ///
+    /// let body = br#"{"limit":"lots"}"#;
+    /// let signer = Signer::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let headers = signer.sign_at("unused", 1_700_000_000, body)?;
+    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// // Authentic, but not a `Quota`: the error names the field.
+    /// let err = verifier.verify_json_at::<Quota>(&headers, body, 1_700_000_000).unwrap_err();
+    /// assert!(matches!(err, VerifyError::InvalidPayload(ref payload) if payload.path() == "limit"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -409,6 +539,17 @@ impl fmt::Debug for Verifier {
 }
 
 /// Signature header values as strings, for [`Verifier::verify_raw`].
+///
+/// ```
+/// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+///
+/// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+/// // Eventium's timestamp travels inside the signature header.
+/// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
+/// let verified = verifier.verify_raw_at(headers, b"{}", 1_700_000_000)?;
+/// assert_eq!(verified.timestamp(), Some(1_700_000_000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 #[must_use]
 pub struct RawHeaders<'a> {
@@ -419,6 +560,18 @@ pub struct RawHeaders<'a> {
 
 impl<'a> RawHeaders<'a> {
     /// The signature header's value.
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+    ///
+    /// let secret = Secret::from_utf8("It's a Secret to Everybody")?;
+    /// let verifier = Verifier::new(Scheme::github(), secret);
+    /// let headers = RawHeaders::new("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+    /// assert!(verifier.verify_raw(headers, b"Hello, World!").is_ok());
+    /// let err = verifier.verify_raw(headers, b"Hello, World?").unwrap_err();
+    /// assert_eq!(err.code(), "signature_mismatch");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     pub fn new(signature: &'a str) -> Self {
         Self {
             signature,
@@ -429,6 +582,21 @@ impl<'a> RawHeaders<'a> {
 
     /// The timestamp header's value, for schemes that carry it in a header
     /// of its own (Standard Webhooks' `webhook-timestamp`).
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+    ///
+    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    ///     .id("msg_p5jXN8AQM9LWM0D4loKWxJek");
+    /// let body = br#"{"test": 2432232314}"#;
+    /// assert!(verifier.verify_raw_at(headers.timestamp("1614265330"), body, 1614265330).is_ok());
+    /// // The timestamp is signed: another one fails even within the tolerance.
+    /// let err = verifier.verify_raw_at(headers.timestamp("1614265331"), body, 1614265330).unwrap_err();
+    /// assert_eq!(err.code(), "signature_mismatch");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     pub fn timestamp(mut self, timestamp: &'a str) -> Self {
         self.timestamp = Some(timestamp);
         self
@@ -436,6 +604,21 @@ impl<'a> RawHeaders<'a> {
 
     /// The id header's value, for schemes that sign one (Standard
     /// Webhooks' `webhook-id`).
+    ///
+    /// ```
+    /// use titan_webhooks::{HeaderProblem, RawHeaders, Scheme, Secret, Verifier, VerifyError};
+    ///
+    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// // A `.` would shift the boundaries of the signed `<id>.<timestamp>.<body>`.
+    /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    ///     .timestamp("1614265330")
+    ///     .id("msg.1");
+    /// let err = verifier.verify_raw_at(headers, br#"{"test": 2432232314}"#, 1614265330).unwrap_err();
+    /// let problem = HeaderProblem::InvalidId;
+    /// assert_eq!(err, VerifyError::MalformedHeader { name: "webhook-id".into(), problem });
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
     pub fn id(mut self, id: &'a str) -> Self {
         self.id = Some(id);
         self
@@ -471,24 +654,74 @@ pub struct Verified<T = ()> {
 impl<T> Verified<T> {
     /// Which secret matched: `0` for the verifier's first, then in the
     /// order they were added with [`Verifier::with_secret`].
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    ///
+    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("current")?)
+    ///     .with_secret(Secret::from_utf8("previous")?);
+    /// let by_current = Signer::new(Scheme::titan(), Secret::from_utf8("current")?).sign(b"{}");
+    /// let by_previous = Signer::new(Scheme::titan(), Secret::from_utf8("previous")?).sign(b"{}");
+    /// assert_eq!(verifier.verify(&by_current, b"{}")?.secret_index(), 0);
+    /// assert_eq!(verifier.verify(&by_previous, b"{}")?.secret_index(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn secret_index(&self) -> usize {
         self.secret_index
     }
 
     /// The signed unix timestamp, for schemes that sign one.
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
+    ///
+    /// let eventium = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let signed = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
+    /// let verified = eventium.verify_raw_at(signed, b"{}", 1_700_000_100)?;
+    /// assert_eq!(verified.timestamp(), Some(1_700_000_000));
+    /// let github = Verifier::new(Scheme::github(), Secret::from_utf8("It's a Secret to Everybody")?);
+    /// let signed = RawHeaders::new("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+    /// assert_eq!(github.verify_raw(signed, b"Hello, World!")?.timestamp(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn timestamp(&self) -> Option<u64> {
         self.timestamp
     }
 
     /// The verified value.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    ///
+    /// let body = br#"{"event":"session.status"}"#;
+    /// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(body);
+    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let verified = verifier.verify_json::<serde_json::Value>(&headers, body)?;
+    /// assert_eq!(verified.value()["event"], "session.status");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn value(&self) -> &T {
         &self.value
     }
 
     /// Takes the verified value out.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    ///
+    /// #[derive(Debug, PartialEq, serde::Deserialize)]
+    /// struct Ping { id: String }
+    ///
+    /// let body = br#"{"id":"evt_1"}"#;
+    /// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(body);
+    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let ping = verifier.verify_json::<Ping>(&headers, body)?.into_inner();
+    /// assert_eq!(ping, Ping { id: "evt_1".into() });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn into_inner(self) -> T {
         self.value
