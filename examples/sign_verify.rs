@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             println!("  {name}: {value}");
         }
         match verifier.verify(&headers, ENVELOPE) {
-            Ok(verified) => match verified.timestamp() {
+            Ok(verified) => match verified.signed_timestamp() {
                 Some(timestamp) => println!("  verified (signed at {timestamp})"),
                 None => println!("  verified"),
             },

@@ -153,7 +153,11 @@ impl fmt::Display for HeaderProblem {
 
 /// A verified body that does not deserialize into the requested type.
 ///
-/// It names the JSON path of the offending field.
+/// It names the JSON path of the offending field and what was expected
+/// there, but never quotes a value from the body: where the parser's message
+/// would show the offending value, only its JSON kind is kept (`invalid
+/// type: string, expected u64`). Messages written by the target type's own
+/// `Deserialize` code are kept as they are.
 ///
 /// ```
 /// use titan_webhooks::PayloadError;
@@ -230,10 +234,16 @@ impl PayloadError {
     }
 
     fn new(path: String, err: &serde_json::Error) -> Self {
-        Self {
-            path,
-            message: err.to_string(),
+        let full = err.to_string();
+        // serde_json appends the position; it is kept, but apart from the
+        // message so the message can be cleaned.
+        let position = format!(" at line {} column {}", err.line(), err.column());
+        let message = full.strip_suffix(&position).unwrap_or(&full);
+        let mut message = without_body_values(message);
+        if err.line() > 0 {
+            message.push_str(&position);
         }
+        Self { path, message }
     }
 
     /// The JSON path of the field that failed, `.` for the document itself.
@@ -270,6 +280,44 @@ impl PayloadError {
     pub fn message(&self) -> &str {
         &self.message
     }
+}
+
+/// `message` with every value quoted from the body replaced by its kind.
+///
+/// serde's messages have a fixed shape: `invalid type: <unexpected>,
+/// expected <expected>`, where `<unexpected>` is a kind followed by the value
+/// in quotes or backticks (`string "…"`, ``integer `5` ``), and
+/// ``unknown variant `…`, expected …``. Everything after `expected` comes
+/// from the target type, not the body.
+fn without_body_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let (unexpected, expected) = rest
+                .rsplit_once(", expected ")
+                .map_or((rest, None), |(unexpected, expected)| {
+                    (unexpected, Some(expected))
+                });
+            let kind = unexpected
+                .split(['"', '`'])
+                .next()
+                .unwrap_or_default()
+                .trim_end();
+            return match expected {
+                Some(expected) => format!("{prefix}{kind}, expected {expected}"),
+                None => format!("{prefix}{kind}"),
+            };
+        }
+    }
+    for prefix in ["unknown variant `", "unknown field `"] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let name = prefix.trim_end_matches(" `");
+            return match rest.split_once("`, ") {
+                Some((_, tail)) => format!("{name}, {tail}"),
+                None => name.to_owned(),
+            };
+        }
+    }
+    message.to_owned()
 }
 
 /// A secret could not be built from the given material.

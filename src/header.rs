@@ -10,8 +10,10 @@ use base64::engine::general_purpose::STANDARD;
 use crate::HeaderProblem;
 use crate::scheme::{DigestEncoding, SignatureFormat};
 
-/// The most entries of a signature header that are examined. A longer
-/// header is rejected with [`VerifyError::TooManyEntries`](crate::VerifyError::TooManyEntries).
+/// The most entries of a signature header that are examined, counting
+/// every entry: timestamps, signatures and ignored keys such as `v0` alike.
+/// A longer header is rejected with
+/// [`VerifyError::TooManyEntries`](crate::VerifyError::TooManyEntries).
 ///
 /// ```
 /// use titan_webhooks::{MAX_SIGNATURE_ENTRIES, RawHeaders, Scheme, Secret, Verifier, VerifyError};

@@ -132,11 +132,23 @@ impl SecretEncoding {
     /// # Errors
     ///
     /// [`SecretError::NotUtf8`] for a [`SecretEncoding::Utf8`] scheme when
-    /// the key bytes are not text.
+    /// the key bytes are not text; [`SecretError::TooShort`] for a
+    /// [`SecretEncoding::Whsec`] scheme when the key is shorter than
+    /// [`MIN_WHSEC_KEY_LEN`](crate::MIN_WHSEC_KEY_LEN), which `parse` would
+    /// refuse.
     pub fn reveal(self, secret: &Secret) -> Result<zeroize::Zeroizing<String>, SecretError> {
         match self {
             Self::Utf8 => Ok(zeroize::Zeroizing::new(secret.expose_str()?.to_owned())),
-            Self::Whsec => Ok(secret.to_whsec()),
+            Self::Whsec => {
+                let len = secret.expose_bytes().len();
+                if len < crate::MIN_WHSEC_KEY_LEN {
+                    return Err(SecretError::TooShort {
+                        len,
+                        min: crate::MIN_WHSEC_KEY_LEN,
+                    });
+                }
+                Ok(secret.to_whsec())
+            }
         }
     }
 }
@@ -373,7 +385,7 @@ impl Scheme {
     ///     .sign_at("unused", 1_700_000_000, b"{}")?;
     /// let verified = Verifier::new(acme, Secret::from_utf8("k")?)
     ///     .verify_at(&headers, b"{}", 1_700_000_010)?;
-    /// assert_eq!(verified.timestamp(), Some(1_700_000_000));
+    /// assert_eq!(verified.signed_timestamp(), Some(1_700_000_000));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn builder(

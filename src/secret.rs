@@ -218,7 +218,10 @@ impl Secret {
         std::str::from_utf8(&self.key).map_err(|_| SecretError::NotUtf8)
     }
 
-    /// The key in Standard Webhooks form, `whsec_<base64>`.
+    /// The key in Standard Webhooks form, `whsec_<base64>`. Keys shorter
+    /// than [`MIN_WHSEC_KEY_LEN`] encode too, but [`Secret::from_whsec`]
+    /// refuses them; [`SecretEncoding::reveal`](crate::SecretEncoding::reveal)
+    /// checks the length.
     ///
     /// ```
     /// use titan_webhooks::Secret;
@@ -291,6 +294,20 @@ mod tests {
             Secret::from_whsec("whsec_").unwrap_err(),
             SecretError::TooShort { len: 0, min: 16 }
         );
+    }
+
+    #[test]
+    fn whsec_reveal_is_the_inverse_of_parse() {
+        use crate::SecretEncoding;
+        let short = Secret::from_utf8("short-key").unwrap();
+        assert_eq!(
+            SecretEncoding::Whsec.reveal(&short).unwrap_err(),
+            SecretError::TooShort { len: 9, min: 16 }
+        );
+        let generated = Secret::generate();
+        let shown = SecretEncoding::Whsec.reveal(&generated).unwrap();
+        let parsed = SecretEncoding::Whsec.parse(&shown).unwrap();
+        assert_eq!(parsed.expose_bytes(), generated.expose_bytes());
     }
 
     #[test]

@@ -106,7 +106,8 @@ impl Verifier {
 
     /// Sets how old and how far in the future a signed timestamp may be.
     /// Defaults to [`DEFAULT_TOLERANCE`] both ways. Schemes without a
-    /// timestamp ignore it.
+    /// timestamp ignore it. Signed timestamps are whole seconds, so the
+    /// tolerance is too: a fraction of a second is dropped.
     ///
     /// ```
     /// use std::time::Duration;
@@ -126,7 +127,7 @@ impl Verifier {
             .with_future_tolerance(tolerance)
     }
 
-    /// Sets how old a signed timestamp may be. Defaults to
+    /// Sets how old a signed timestamp may be, in whole seconds. Defaults to
     /// [`DEFAULT_TOLERANCE`].
     ///
     /// ```
@@ -148,8 +149,8 @@ impl Verifier {
         self
     }
 
-    /// Sets how far in the future a signed timestamp may be, to absorb
-    /// clock skew. Defaults to [`DEFAULT_TOLERANCE`].
+    /// Sets how far in the future a signed timestamp may be, in whole
+    /// seconds, to absorb clock skew. Defaults to [`DEFAULT_TOLERANCE`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -260,7 +261,7 @@ impl Verifier {
     ///     .timestamp("1614265330")
     ///     .id("msg_p5jXN8AQM9LWM0D4loKWxJek");
     /// let verified = verifier.verify_raw_at(headers, br#"{"test": 2432232314}"#, 1614265330)?;
-    /// assert_eq!(verified.timestamp(), Some(1614265330));
+    /// assert_eq!(verified.signed_timestamp(), Some(1614265330));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -547,7 +548,7 @@ impl fmt::Debug for Verifier {
 /// // Eventium's timestamp travels inside the signature header.
 /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
 /// let verified = verifier.verify_raw_at(headers, b"{}", 1_700_000_000)?;
-/// assert_eq!(verified.timestamp(), Some(1_700_000_000));
+/// assert_eq!(verified.signed_timestamp(), Some(1_700_000_000));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -629,7 +630,9 @@ impl<'a> RawHeaders<'a> {
 ///
 /// Only a successful verify creates one, so handler code can require a
 /// `Verified<T>` to make "verified first" a type-level fact. It dereferences
-/// to the parsed value.
+/// to the parsed value; its own accessors (`secret_index`,
+/// `signed_timestamp`, `into_inner`) are named so they do not shadow the
+/// value's.
 ///
 /// ```
 /// use titan_webhooks::{Scheme, Secret, Signer, Verifier, Verified};
@@ -671,7 +674,9 @@ impl<T> Verified<T> {
         self.secret_index
     }
 
-    /// The signed unix timestamp, for schemes that sign one.
+    /// The signed unix timestamp, for schemes that sign one. Named apart
+    /// from a value's own `timestamp()`, such as [`Envelope`](crate::Envelope)'s,
+    /// which `Deref` would otherwise shadow.
     ///
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
@@ -679,32 +684,15 @@ impl<T> Verified<T> {
     /// let eventium = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
     /// let signed = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// let verified = eventium.verify_raw_at(signed, b"{}", 1_700_000_100)?;
-    /// assert_eq!(verified.timestamp(), Some(1_700_000_000));
+    /// assert_eq!(verified.signed_timestamp(), Some(1_700_000_000));
     /// let github = Verifier::new(Scheme::github(), Secret::from_utf8("It's a Secret to Everybody")?);
     /// let signed = RawHeaders::new("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
-    /// assert_eq!(github.verify_raw(signed, b"Hello, World!")?.timestamp(), None);
+    /// assert_eq!(github.verify_raw(signed, b"Hello, World!")?.signed_timestamp(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn timestamp(&self) -> Option<u64> {
+    pub fn signed_timestamp(&self) -> Option<u64> {
         self.timestamp
-    }
-
-    /// The verified value.
-    ///
-    /// ```
-    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
-    ///
-    /// let body = br#"{"event":"session.status"}"#;
-    /// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(body);
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
-    /// let verified = verifier.verify_json::<serde_json::Value>(&headers, body)?;
-    /// assert_eq!(verified.value()["event"], "session.status");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn value(&self) -> &T {
-        &self.value
     }
 
     /// Takes the verified value out.

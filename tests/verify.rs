@@ -93,7 +93,7 @@ fn unknown_keys_such_as_v0_are_ignored() {
     ));
     let verifier = Verifier::new(Scheme::eventium(), secret("k"));
     let verified = verifier.verify_at(&headers, BODY, NOW).unwrap();
-    assert_eq!(verified.timestamp(), Some(NOW));
+    assert_eq!(verified.signed_timestamp(), Some(NOW));
 }
 
 #[test]
@@ -345,7 +345,7 @@ fn standard_webhooks_ignores_other_versions_and_extra_spaces() {
     let verified = verifier
         .verify_raw_at(raw, br#"{"test": 2432232314}"#, 1_614_265_330)
         .unwrap();
-    assert_eq!(verified.timestamp(), Some(1_614_265_330));
+    assert_eq!(verified.signed_timestamp(), Some(1_614_265_330));
 }
 
 #[test]
@@ -487,4 +487,59 @@ fn verify_json_parses_only_after_verifying() {
         .unwrap_err();
     assert_eq!(err.code(), "invalid_payload");
     assert!(err.to_string().contains("`id`"), "{err}");
+}
+
+#[test]
+fn payload_errors_name_the_field_but_never_quote_the_body() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Card {
+        number: u64,
+        #[serde(default)]
+        kind: Option<Kind>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Debit,
+    }
+
+    let verifier = Verifier::new(Scheme::titan(), secret("k"));
+    let signer = Signer::new(Scheme::titan(), secret("k"));
+    let cases: [(&[u8], &str, &str); 5] = [
+        (
+            br#"{"number":"4242424242424242"}"#,
+            "number",
+            "invalid type: string, expected u64 at line 1 column 28",
+        ),
+        (
+            br#"{"number":-4242}"#,
+            "number",
+            "invalid value: integer, expected u64",
+        ),
+        (
+            br#"{"number":1,"kind":"secret-4242"}"#,
+            "kind",
+            "unknown variant, expected `debit`",
+        ),
+        (br#"{"kind":"debit"}"#, ".", "missing field `number`"),
+        (br#"{"number":4242"#, "?", "EOF while parsing an object"),
+    ];
+    for (body, path, message) in cases {
+        let err = verifier
+            .verify_json::<Card>(&signer.sign(body), body)
+            .unwrap_err();
+        let VerifyError::InvalidPayload(payload) = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(payload.path(), path, "{err}");
+        assert!(
+            payload.message().starts_with(message),
+            "{}",
+            payload.message()
+        );
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains("4242"), "{shown}");
+        }
+    }
 }
