@@ -413,3 +413,69 @@ pub enum SchemeError {
         role: &'static str,
     },
 }
+
+/// A string or number that is not a valid [`Timestamp`].
+///
+/// ```
+/// use titan_webhooks::{Timestamp, TimestampError};
+///
+/// assert_eq!("yesterday".parse::<Timestamp>(), Err(TimestampError::NotRfc3339));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimestampError {
+    /// The text is not an RFC 3339 date-time.
+    #[error("not an RFC 3339 date-time such as 2025-01-15T10:30:00Z")]
+    NotRfc3339,
+    /// The instant is outside the years 0000 to 9999.
+    #[error("outside the years 0000 to 9999")]
+    OutOfRange,
+}
+
+/// An event filter could not be built.
+///
+/// ```
+/// use titan_webhooks::{EventFilter, FilterError, TitanEvent};
+///
+/// let err = EventFilter::<TitanEvent>::new(["*"], Some("")).unwrap_err();
+/// assert_eq!(err, FilterError::EmptySession);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterError {
+    /// An event type the catalog does not know.
+    #[error(
+        "unknown event type `{event}`{}",
+        suggestion.map(|known| format!("; did you mean `{known}`?")).unwrap_or_default()
+    )]
+    UnknownEvent {
+        /// The type as given.
+        event: String,
+        /// The closest known type, when one is within three edits.
+        suggestion: Option<&'static str>,
+    },
+    /// A session filter that is an empty string; use `None` for every
+    /// session.
+    #[error("the session filter is empty; omit it to receive every session")]
+    EmptySession,
+}
+
+/// An envelope could not be built as asked.
+///
+/// ```
+/// use titan_webhooks::{Envelope, EnvelopeError, TitanEvent};
+///
+/// let err = Envelope::new(TitanEvent::ChatRead, "s", ()).with_id("").unwrap_err();
+/// assert_eq!(err, EnvelopeError::InvalidId);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// The id is empty, longer than [`MAX_ID_LEN`](crate::MAX_ID_LEN)
+    /// bytes, or has a byte outside visible ASCII or a `.`.
+    #[error(
+        "an envelope id must be 1 to {} visible ASCII characters without `.`",
+        crate::MAX_ID_LEN
+    )]
+    InvalidId,
+}

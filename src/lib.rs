@@ -18,19 +18,28 @@
 )]
 
 mod clock;
+mod envelope;
 mod error;
+pub mod events;
 mod header;
 mod mac;
 mod scheme;
 mod secret;
 mod sign;
+mod timestamp;
 mod verify;
 
-pub use error::{HeaderProblem, PayloadError, SchemeError, SecretError, SignError, VerifyError};
+pub use envelope::{Envelope, EventiumEnvelope};
+pub use error::{
+    EnvelopeError, FilterError, HeaderProblem, PayloadError, SchemeError, SecretError, SignError,
+    TimestampError, VerifyError,
+};
+pub use events::{EventFilter, EventiumEvent, TitanEvent, TitanXEvent};
 pub use header::{MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
 pub use scheme::{DigestEncoding, Scheme, SchemeBuilder, SecretEncoding, SignatureFormat};
 pub use secret::{MIN_WHSEC_KEY_LEN, Secret, WHSEC_PREFIX};
 pub use sign::Signer;
+pub use timestamp::Timestamp;
 pub use verify::{DEFAULT_TOLERANCE, RawHeaders, Verified, Verifier};
 
 /// Re-export of the `http` crate, whose types this crate's API uses.

@@ -1,0 +1,182 @@
+//! The subscription rule of seeds 000 and 001: which events, which session.
+
+use super::{EventType, TitanEvent};
+use crate::FilterError;
+
+/// The wildcard that subscribes to every event type.
+const ALL_EVENTS: &str = "*";
+
+/// Which deliveries a subscription wants: a list of event types, where an
+/// empty list or `["*"]` means every event, and an optional session, where
+/// `None` means every session.
+///
+/// Building a filter checks every event type against the catalog, so a
+/// typo is caught when the subscription is created rather than by silence
+/// later.
+///
+/// ```
+/// use titan_webhooks::{EventFilter, TitanEvent};
+///
+/// let filter = EventFilter::new(["message.received", "session.status"], Some("default"))?;
+/// assert!(filter.matches(&TitanEvent::MessageReceived, "default"));
+/// assert!(!filter.matches(&TitanEvent::MessageReceived, "other-session"));
+/// assert!(!filter.matches(&TitanEvent::CallMissed, "default"));
+///
+/// let everything = EventFilter::<TitanEvent>::new(["*"], None)?;
+/// assert!(everything.matches(&"message.pinned".into(), "any"));
+/// # Ok::<(), titan_webhooks::FilterError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFilter<E = TitanEvent> {
+    /// Empty means every event type.
+    events: Vec<E>,
+    session: Option<String>,
+}
+
+impl<E: EventType> EventFilter<E> {
+    /// Every event from every session.
+    ///
+    /// ```
+    /// use titan_webhooks::{EventFilter, TitanEvent};
+    ///
+    /// let filter = EventFilter::<TitanEvent>::all();
+    /// assert!(filter.matches(&TitanEvent::HistorySync, "any-session"));
+    /// ```
+    #[must_use]
+    pub fn all() -> Self {
+        Self {
+            events: Vec::new(),
+            session: None,
+        }
+    }
+
+    /// A filter for `events` (empty, or containing `*`, for all) from
+    /// `session` (`None` for all). Duplicates are dropped.
+    ///
+    /// ```
+    /// use titan_webhooks::{EventFilter, FilterError, TitanEvent};
+    ///
+    /// let err = EventFilter::<TitanEvent>::new(["message.recieved"], None).unwrap_err();
+    /// assert_eq!(
+    ///     err,
+    ///     FilterError::UnknownEvent {
+    ///         event: "message.recieved".into(),
+    ///         suggestion: Some("message.received"),
+    ///     }
+    /// );
+    /// assert!(err.to_string().contains("did you mean `message.received`?"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`FilterError::UnknownEvent`] naming the first type the catalog does
+    /// not know, with the closest known type when one is near;
+    /// [`FilterError::EmptySession`] for `Some("")`.
+    pub fn new<I, S>(events: I, session: Option<&str>) -> Result<Self, FilterError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        if session == Some("") {
+            return Err(FilterError::EmptySession);
+        }
+        let mut parsed: Vec<E> = Vec::new();
+        let mut wildcard = false;
+        for text in events {
+            let text = text.as_ref();
+            if text == ALL_EVENTS {
+                wildcard = true;
+                continue;
+            }
+            let event = E::parse(text);
+            if !event.is_known() {
+                return Err(FilterError::UnknownEvent {
+                    event: text.to_owned(),
+                    suggestion: closest::<E>(text),
+                });
+            }
+            if !parsed.contains(&event) {
+                parsed.push(event);
+            }
+        }
+        if wildcard {
+            parsed.clear();
+        }
+        Ok(Self {
+            events: parsed,
+            session: session.map(str::to_owned),
+        })
+    }
+
+    /// Whether a delivery of `event` from `session` passes the filter.
+    ///
+    /// ```
+    /// use titan_webhooks::{EventFilter, TitanEvent};
+    ///
+    /// let filter = EventFilter::<TitanEvent>::new(["call.missed"], None)?;
+    /// assert!(filter.matches(&TitanEvent::CallMissed, "any-session"));
+    /// assert!(!filter.matches(&TitanEvent::CallAccepted, "any-session"));
+    /// # Ok::<(), titan_webhooks::FilterError>(())
+    /// ```
+    #[must_use]
+    pub fn matches(&self, event: &E, session: &str) -> bool {
+        let event_wanted = self.events.is_empty() || self.events.contains(event);
+        let session_wanted = self
+            .session
+            .as_deref()
+            .is_none_or(|wanted| wanted == session);
+        event_wanted && session_wanted
+    }
+
+    /// The event types subscribed to; empty means every event type.
+    ///
+    /// ```
+    /// use titan_webhooks::{EventFilter, TitanEvent};
+    ///
+    /// let filter = EventFilter::<TitanEvent>::new(["*", "chat.read"], None)?;
+    /// assert!(filter.events().is_empty(), "`*` subscribes to everything");
+    /// # Ok::<(), titan_webhooks::FilterError>(())
+    /// ```
+    #[must_use]
+    pub fn events(&self) -> &[E] {
+        &self.events
+    }
+
+    /// The session subscribed to; `None` means every session.
+    ///
+    /// ```
+    /// use titan_webhooks::{EventFilter, TitanEvent};
+    ///
+    /// let filter = EventFilter::<TitanEvent>::new(Vec::<String>::new(), Some("default"))?;
+    /// assert_eq!(filter.session(), Some("default"));
+    /// # Ok::<(), titan_webhooks::FilterError>(())
+    /// ```
+    #[must_use]
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+}
+
+impl<E: EventType> Default for EventFilter<E> {
+    /// Every event from every session.
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+/// The known event type closest to `text`, if one is close enough to be a
+/// likely typo.
+fn closest<E: EventType>(text: &str) -> Option<&'static str> {
+    const MAX_EDITS: usize = 3;
+    E::ALL
+        .iter()
+        .map(|known| (strsim::damerau_levenshtein(text, known.as_str()), known))
+        .filter(|(distance, _)| *distance <= MAX_EDITS)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, known)| static_name(known))
+}
+
+/// `E::ALL` is `'static`, so the names of its entries are too.
+fn static_name<E: EventType>(known: &'static E) -> &'static str {
+    known.as_str()
+}
