@@ -414,7 +414,7 @@ pub enum SchemeError {
     },
 }
 
-/// A string or number that is not a valid [`Timestamp`].
+/// A string or number that is not a valid [`Timestamp`](crate::Timestamp).
 ///
 /// ```
 /// use titan_webhooks::{Timestamp, TimestampError};
@@ -478,4 +478,43 @@ pub enum EnvelopeError {
         crate::MAX_ID_LEN
     )]
     InvalidId,
+}
+
+/// A retry configuration is out of bounds.
+///
+/// ```
+/// use titan_webhooks::RetryPolicyError;
+/// use titan_webhooks::retry::RetryPolicy;
+///
+/// let err = serde_json::from_str::<RetryPolicy>(r#"{"attempts":3,"delaySeconds":5,"policy":"fibonacci"}"#)
+///     .unwrap_err();
+/// assert!(err.to_string().contains("unknown retry policy `fibonacci`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RetryPolicyError {
+    /// `attempts` is negative or above the maximum.
+    #[error("`attempts` must be between 0 and {max}, got {value}")]
+    AttemptsOutOfRange {
+        /// The value given.
+        value: i64,
+        /// The maximum.
+        max: u32,
+    },
+    /// `delaySeconds` is outside its bounds.
+    #[error("`delaySeconds` must be between {min} and {max}, got {value}")]
+    DelayOutOfRange {
+        /// The value given.
+        value: i64,
+        /// The minimum.
+        min: u32,
+        /// The maximum.
+        max: u32,
+    },
+    /// `policy` is not `constant`, `linear` or `exponential`.
+    #[error("unknown retry policy `{name}`; expected `constant`, `linear` or `exponential`")]
+    UnknownPolicy {
+        /// The name given.
+        name: String,
+    },
 }

@@ -23,6 +23,7 @@ mod error;
 pub mod events;
 mod header;
 mod mac;
+pub mod retry;
 mod scheme;
 mod secret;
 mod sign;
@@ -31,8 +32,8 @@ mod verify;
 
 pub use envelope::{Envelope, EventiumEnvelope};
 pub use error::{
-    EnvelopeError, FilterError, HeaderProblem, PayloadError, SchemeError, SecretError, SignError,
-    TimestampError, VerifyError,
+    EnvelopeError, FilterError, HeaderProblem, PayloadError, RetryPolicyError, SchemeError,
+    SecretError, SignError, TimestampError, VerifyError,
 };
 pub use events::{EventFilter, EventiumEvent, TitanEvent, TitanXEvent};
 pub use header::{MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
