@@ -27,6 +27,7 @@ pub mod retry;
 mod scheme;
 mod secret;
 mod sign;
+mod ssrf;
 mod timestamp;
 mod verify;
 
@@ -40,6 +41,7 @@ pub use header::{MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
 pub use scheme::{DigestEncoding, Scheme, SchemeBuilder, SecretEncoding, SignatureFormat};
 pub use secret::{MIN_WHSEC_KEY_LEN, Secret, WHSEC_PREFIX};
 pub use sign::Signer;
+pub use ssrf::{GuardError, UrlGuard};
 pub use timestamp::Timestamp;
 pub use verify::{DEFAULT_TOLERANCE, RawHeaders, Verified, Verifier};
 

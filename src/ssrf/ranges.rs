@@ -1,0 +1,212 @@
+//! The blocked address ranges, and how an address is matched against them.
+//!
+//! Sources: the IANA IPv4 and IPv6 Special-Purpose Address Registries
+//! (RFC 6890 and its updates). A range is blocked when a webhook receiver
+//! can never legitimately live there, or when reaching it would touch the
+//! sender's own network.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+/// A blocked range and the word a user is shown for it.
+pub(super) struct Range<N> {
+    pub(super) net: N,
+    pub(super) label: &'static str,
+}
+
+const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8, label: &'static str) -> Range<Ipv4Net> {
+    Range {
+        net: Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), len),
+        label,
+    }
+}
+
+const fn v6(segments: [u16; 8], len: u8, label: &'static str) -> Range<Ipv6Net> {
+    let [a, b, c, d, e, f, g, h] = segments;
+    Range {
+        net: Ipv6Net::new_assert(Ipv6Addr::new(a, b, c, d, e, f, g, h), len),
+        label,
+    }
+}
+
+/// Blocked IPv4 ranges. The first match names the range, so a narrower
+/// range comes before a wider one that contains it.
+pub(super) const BLOCKED_V4: &[Range<Ipv4Net>] = &[
+    v4(0, 0, 0, 0, 32, "unspecified"),
+    v4(0, 0, 0, 0, 8, "this network"),
+    v4(10, 0, 0, 0, 8, "private"),
+    v4(100, 64, 0, 0, 10, "carrier-grade NAT"),
+    v4(127, 0, 0, 0, 8, "loopback"),
+    v4(169, 254, 0, 0, 16, "link-local"),
+    v4(172, 16, 0, 0, 12, "private"),
+    v4(192, 0, 0, 0, 24, "IETF protocol assignments"),
+    v4(192, 0, 2, 0, 24, "documentation"),
+    v4(192, 88, 99, 0, 24, "6to4 relay anycast"),
+    v4(192, 168, 0, 0, 16, "private"),
+    v4(198, 18, 0, 0, 15, "benchmarking"),
+    v4(198, 51, 100, 0, 24, "documentation"),
+    v4(203, 0, 113, 0, 24, "documentation"),
+    v4(224, 0, 0, 0, 4, "multicast"),
+    // Includes the limited broadcast address 255.255.255.255.
+    v4(240, 0, 0, 0, 4, "reserved"),
+];
+
+/// Blocked IPv6 ranges, narrower before wider as above. The three prefixes
+/// that embed an IPv4 address are not here: [`classify_v6`] looks inside
+/// them instead.
+pub(super) const BLOCKED_V6: &[Range<Ipv6Net>] = &[
+    v6([0, 0, 0, 0, 0, 0, 0, 0], 128, "unspecified"),
+    v6([0, 0, 0, 0, 0, 0, 0, 1], 128, "loopback"),
+    // Deprecated (RFC 4291); some stacks still route these to the
+    // embedded IPv4 address, so none of them is a safe target.
+    v6([0, 0, 0, 0, 0, 0, 0, 0], 96, "IPv4-compatible"),
+    // Local-use NAT64 (RFC 8215) exists only inside an operator's network,
+    // and the operator picks the prefix length and so where the IPv4
+    // address sits; the embedded address cannot be read reliably, so the
+    // whole prefix is refused.
+    v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "local-use NAT64"),
+    v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only"),
+    // Teredo tunnels to an obfuscated IPv4 address and port.
+    v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, "Teredo"),
+    v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation"),
+    v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation"),
+    v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique local"),
+    v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local"),
+    v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local"),
+    v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "multicast"),
+];
+
+/// IPv4-mapped addresses (RFC 4291): the IPv4 address in the low 32 bits.
+const MAPPED: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96);
+/// The NAT64 well-known prefix (RFC 6052): the IPv4 address in the low 32
+/// bits, translated and forwarded by a NAT64 gateway.
+const NAT64: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96);
+/// 6to4 (RFC 3056): the IPv4 address of the tunnel end in bits 16..48.
+const SIX_TO_FOUR: Ipv6Net = Ipv6Net::new_assert(Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16);
+
+/// Why an address is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Blocked {
+    /// The blocked range.
+    pub(super) net: IpNet,
+    /// Its label.
+    pub(super) label: &'static str,
+    /// When an IPv6 address carries a blocked IPv4 one: the form of
+    /// embedding and the IPv4 address, which `net` then contains.
+    pub(super) embedded: Option<(&'static str, Ipv4Addr)>,
+}
+
+/// The blocked range `ip` falls in, if any.
+pub(super) fn classify(ip: IpAddr) -> Option<Blocked> {
+    match ip {
+        IpAddr::V4(ip) => classify_v4(ip),
+        IpAddr::V6(ip) => classify_v6(ip),
+    }
+}
+
+fn classify_v4(ip: Ipv4Addr) -> Option<Blocked> {
+    BLOCKED_V4
+        .iter()
+        .find(|range| range.net.contains(&ip))
+        .map(|range| Blocked {
+            net: IpNet::V4(range.net),
+            label: range.label,
+            embedded: None,
+        })
+}
+
+fn classify_v6(ip: Ipv6Addr) -> Option<Blocked> {
+    if let Some((form, inner)) = embedded_v4(ip) {
+        // A public IPv4 address behind these prefixes is a public target.
+        return classify_v4(inner).map(|blocked| Blocked {
+            embedded: Some((form, inner)),
+            ..blocked
+        });
+    }
+    BLOCKED_V6
+        .iter()
+        .find(|range| range.net.contains(&ip))
+        .map(|range| Blocked {
+            net: IpNet::V6(range.net),
+            label: range.label,
+            embedded: None,
+        })
+}
+
+/// The IPv4 address carried by an IPv4-mapped, NAT64 or 6to4 address,
+/// with the name of the form.
+fn embedded_v4(ip: Ipv6Addr) -> Option<(&'static str, Ipv4Addr)> {
+    let octets = ip.octets();
+    if MAPPED.contains(&ip) {
+        let [.., a, b, c, d] = octets;
+        Some(("IPv4-mapped", Ipv4Addr::new(a, b, c, d)))
+    } else if NAT64.contains(&ip) {
+        let [.., a, b, c, d] = octets;
+        Some(("NAT64", Ipv4Addr::new(a, b, c, d)))
+    } else if SIX_TO_FOUR.contains(&ip) {
+        let [_, _, a, b, c, d, ..] = octets;
+        Some(("6to4", Ipv4Addr::new(a, b, c, d)))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_range_is_written_as_its_network() {
+        for range in BLOCKED_V4 {
+            assert_eq!(range.net, range.net.trunc(), "{}", range.net);
+        }
+        for range in BLOCKED_V6 {
+            assert_eq!(range.net, range.net.trunc(), "{}", range.net);
+        }
+        for net in [MAPPED, NAT64, SIX_TO_FOUR] {
+            assert_eq!(net, net.trunc(), "{net}");
+        }
+    }
+
+    #[test]
+    fn a_narrower_range_is_never_hidden_behind_a_wider_one() {
+        for (i, earlier) in BLOCKED_V4.iter().enumerate() {
+            for (j, later) in BLOCKED_V4.iter().enumerate() {
+                if j > i {
+                    assert!(
+                        !earlier.net.contains(&later.net),
+                        "{} hides {}",
+                        earlier.net,
+                        later.net
+                    );
+                }
+            }
+        }
+        for (i, earlier) in BLOCKED_V6.iter().enumerate() {
+            for (j, later) in BLOCKED_V6.iter().enumerate() {
+                if j > i {
+                    assert!(
+                        !earlier.net.contains(&later.net),
+                        "{} hides {}",
+                        earlier.net,
+                        later.net
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_embedding_prefixes_overlap_no_listed_range() {
+        for net in [MAPPED, NAT64, SIX_TO_FOUR] {
+            for range in BLOCKED_V6 {
+                assert!(
+                    !range.net.contains(&net) && !net.contains(&range.net),
+                    "{net} overlaps {}",
+                    range.net
+                );
+            }
+        }
+    }
+}
