@@ -28,13 +28,14 @@ mod scheme;
 mod secret;
 mod sign;
 mod ssrf;
+pub mod subscription;
 mod timestamp;
 mod verify;
 
 pub use envelope::{Envelope, EventiumEnvelope};
 pub use error::{
     EnvelopeError, FilterError, HeaderProblem, PayloadError, RetryPolicyError, SchemeError,
-    SecretError, SignError, TimestampError, VerifyError,
+    SecretError, SignError, TimestampError, ValidationError, VerifyError,
 };
 pub use events::{EventFilter, EventiumEvent, TitanEvent, TitanXEvent};
 pub use header::{MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};

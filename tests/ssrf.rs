@@ -211,6 +211,10 @@ fn table() -> Vec<(&'static str, Want)> {
             blocked("::8.8.8.8", "::/96", "IPv4-compatible"),
         ),
         (
+            "https://[::ffff:0:808:808]/",
+            blocked("::ffff:0:808:808", "::ffff:0:0:0/96", "IPv4-translated"),
+        ),
+        (
             "https://[64:ff9b:1::a00:1]/",
             blocked("64:ff9b:1::a00:1", "64:ff9b:1::/48", "local-use NAT64"),
         ),
@@ -836,6 +840,7 @@ const BLOCKED_V6: &[&str] = &[
     "::/128",
     "::1/128",
     "::/96",
+    "::ffff:0:0:0/96",
     "64:ff9b:1::/48",
     "100::/64",
     "2001::/32",

@@ -157,6 +157,42 @@ impl<E: EventType> EventFilter<E> {
     }
 }
 
+impl<E: EventType> EventFilter<E> {
+    /// A filter read back from storage, which is trusted: event types the
+    /// catalog does not know are kept, and match deliveries of exactly that
+    /// type; `*` still means every event.
+    pub(crate) fn from_stored(
+        events: Vec<E>,
+        session: Option<String>,
+    ) -> Result<Self, FilterError> {
+        if session.as_deref() == Some("") {
+            return Err(FilterError::EmptySession);
+        }
+        let mut kept: Vec<E> = Vec::with_capacity(events.len());
+        for event in events {
+            if event.as_str() == ALL_EVENTS {
+                kept.clear();
+                return Ok(Self {
+                    events: kept,
+                    session,
+                });
+            }
+            if !kept.contains(&event) {
+                kept.push(event);
+            }
+        }
+        Ok(Self {
+            events: kept,
+            session,
+        })
+    }
+
+    /// The event list (empty for every event) and the session.
+    pub(crate) fn into_parts(self) -> (Vec<E>, Option<String>) {
+        (self.events, self.session)
+    }
+}
+
 impl<E: EventType> Default for EventFilter<E> {
     /// Every event from every session.
     fn default() -> Self {

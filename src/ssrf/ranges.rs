@@ -61,6 +61,9 @@ pub(super) const BLOCKED_V6: &[Range<Ipv6Net>] = &[
     // Deprecated (RFC 4291); some stacks still route these to the
     // embedded IPv4 address, so none of them is a safe target.
     v6([0, 0, 0, 0, 0, 0, 0, 0], 96, "IPv4-compatible"),
+    // IPv4-translated (RFC 2765), which translators may turn into the
+    // embedded IPv4 address; never globally routed.
+    v6([0, 0, 0, 0, 0xffff, 0, 0, 0], 96, "IPv4-translated"),
     // Local-use NAT64 (RFC 8215) exists only inside an operator's network,
     // and the operator picks the prefix length and so where the IPv4
     // address sits; the embedded address cannot be read reliably, so the

@@ -1,0 +1,341 @@
+//! Validation of webhook requests.
+
+use http::HeaderName;
+use url::Url;
+
+use super::{
+    CreateWebhook, CreatedWebhook, CustomHeader, HmacKey, MAX_CUSTOM_HEADERS, UpdateWebhook,
+    UpdatedWebhook, Webhook, WebhookId,
+};
+use crate::{EventFilter, Scheme, Secret, Timestamp, TitanEvent, UrlGuard, ValidationError};
+
+/// The longest label, in characters. Titan documents no limit; 255 fits
+/// the usual text column and any sensible name.
+pub const MAX_LABEL_LEN: usize = 255;
+
+/// Headers the sender itself controls, with the reason a custom header may
+/// not set them.
+const RESERVED_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "the sender sends JSON"),
+    ("content-length", "it is the length of the signed body"),
+    ("transfer-encoding", "it is a hop-by-hop header"),
+    ("host", "it comes from the URL"),
+    ("connection", "it is a hop-by-hop header"),
+    ("keep-alive", "it is a hop-by-hop header"),
+    ("proxy-connection", "it is a hop-by-hop header"),
+    ("proxy-authenticate", "it is a hop-by-hop header"),
+    ("proxy-authorization", "it is a hop-by-hop header"),
+    ("te", "it is a hop-by-hop header"),
+    ("trailer", "it is a hop-by-hop header"),
+    ("upgrade", "it is a hop-by-hop header"),
+    ("metadata", "cloud metadata services trust it"),
+    ("metadata-flavor", "cloud metadata services trust it"),
+];
+
+/// Cloud metadata headers matched by prefix: AWS uses several names.
+const RESERVED_PREFIXES: &[(&str, &str)] = &[(
+    "x-aws-ec2-metadata-token",
+    "cloud metadata services trust it",
+)];
+
+/// The rules webhook requests are checked against: the SSRF guard for URLs,
+/// and the signing scheme, whose headers a custom header may not override.
+///
+/// Validation names the field and the rule that failed; an update that
+/// fails leaves the webhook as it was.
+///
+/// ```
+/// use titan_webhooks::subscription::{CreateWebhook, CustomHeader, WebhookRules};
+/// use titan_webhooks::{UrlGuard, ValidationError};
+///
+/// let rules = WebhookRules::new(UrlGuard::new());
+/// let mut request = CreateWebhook::new("https://example.com/hook");
+/// request.headers = Some(vec![CustomHeader::new("X-Webhook-Signature", "forged")]);
+/// let err = rules.create(1.into(), request).unwrap_err();
+/// assert_eq!(err.field(), "headers");
+/// assert!(err.to_string().contains("x-webhook-signature"), "{err}");
+/// ```
+#[derive(Debug, Clone)]
+pub struct WebhookRules {
+    guard: UrlGuard,
+    scheme: Scheme,
+}
+
+impl WebhookRules {
+    /// Rules that check URLs with `guard`, for webhooks signed with
+    /// [`Scheme::titan`].
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+    /// use titan_webhooks::UrlGuard;
+    ///
+    /// let rules = WebhookRules::new(UrlGuard::new());
+    /// assert!(rules.create(1.into(), CreateWebhook::new("https://10.0.0.5/")).is_err());
+    /// ```
+    #[must_use]
+    pub fn new(guard: UrlGuard) -> Self {
+        Self::with_scheme(guard, Scheme::titan())
+    }
+
+    /// Rules for webhooks signed with `scheme`: generated keys take its
+    /// secret form, and custom headers may not set its headers.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+    /// use titan_webhooks::{Scheme, UrlGuard};
+    ///
+    /// let rules = WebhookRules::with_scheme(UrlGuard::new(), Scheme::standard_webhooks());
+    /// let created = rules.create(1.into(), CreateWebhook::new("https://example.com/"))?;
+    /// assert!(created.hmac_key().expose().starts_with("whsec_"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_scheme(guard: UrlGuard, scheme: Scheme) -> Self {
+        Self { guard, scheme }
+    }
+
+    /// The guard URLs are checked with.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::WebhookRules;
+    /// use titan_webhooks::UrlGuard;
+    ///
+    /// let rules = WebhookRules::new(UrlGuard::new());
+    /// assert!(rules.guard().check_str("https://example.com/").is_ok());
+    /// ```
+    #[must_use]
+    pub fn guard(&self) -> &UrlGuard {
+        &self.guard
+    }
+
+    /// The scheme webhooks are signed with.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::WebhookRules;
+    /// use titan_webhooks::UrlGuard;
+    ///
+    /// assert_eq!(WebhookRules::new(UrlGuard::new()).scheme().name(), "titan");
+    /// ```
+    #[must_use]
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// Validates `request` and creates webhook `id`, enabled, with a
+    /// generated key when the request has none.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+    /// use titan_webhooks::UrlGuard;
+    ///
+    /// let request: CreateWebhook = serde_json::from_str(r#"{
+    ///     "url": "https://your-server.com/webhook",
+    ///     "events": ["message.received", "session.status"],
+    ///     "session": "default",
+    ///     "retries": {"attempts": 3, "delaySeconds": 5, "policy": "exponential"}
+    /// }"#)?;
+    /// let created = WebhookRules::new(UrlGuard::new()).create(42.into(), request)?;
+    /// assert_eq!(created.webhook().filter().events().len(), 2);
+    /// assert_eq!(created.webhook().retries().map(|r| r.attempts()), Some(3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] naming the first field that breaks a rule.
+    pub fn create(
+        &self,
+        id: WebhookId,
+        request: CreateWebhook,
+    ) -> Result<CreatedWebhook, ValidationError> {
+        let url = self.check_url(&request.url)?;
+        let filter = check_filter(
+            request.events.unwrap_or_default(),
+            request.session.as_deref(),
+        )?;
+        let headers = self.check_headers(request.headers.unwrap_or_default())?;
+        let label = check_label(request.label)?;
+        let (hmac_key, secret) = match request.hmac_key {
+            Some(key) => {
+                let secret = self.check_key(&key)?;
+                (key, secret)
+            }
+            None => self.generate_key()?,
+        };
+        let webhook = Webhook {
+            id,
+            url,
+            filter,
+            enabled: true,
+            headers,
+            retries: request.retries,
+            label,
+            created_at: Timestamp::now(),
+        };
+        Ok(CreatedWebhook::new(webhook, hmac_key, secret))
+    }
+
+    /// Validates `update` and applies it to a copy of `webhook`. On error
+    /// nothing changes.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::{CreateWebhook, UpdateWebhook, WebhookRules};
+    /// use titan_webhooks::UrlGuard;
+    ///
+    /// let rules = WebhookRules::new(UrlGuard::new());
+    /// let webhook = rules.create(42.into(), CreateWebhook::new("https://example.com/"))?.into_webhook();
+    /// let update: UpdateWebhook = serde_json::from_str(r#"{"events": ["message.sent"], "url": "https://10.0.0.1/"}"#)?;
+    /// let err = rules.update(&webhook, update).unwrap_err();
+    /// assert_eq!(err.field(), "url");
+    /// assert!(webhook.filter().events().is_empty(), "unchanged");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] naming the first field that breaks a rule.
+    pub fn update(
+        &self,
+        webhook: &Webhook,
+        update: UpdateWebhook,
+    ) -> Result<UpdatedWebhook, ValidationError> {
+        let url = match update.url {
+            Some(url) => self.check_url(&url)?,
+            None => webhook.url.clone(),
+        };
+        let filter = match (update.events, update.session) {
+            (None, None) => webhook.filter.clone(),
+            (events, session) => {
+                let events: Vec<String> = match events {
+                    Some(events) => events,
+                    None => webhook
+                        .filter
+                        .events()
+                        .iter()
+                        .map(|event| event.as_str().to_owned())
+                        .collect(),
+                };
+                let session = match session {
+                    Some(session) => session,
+                    None => webhook.filter.session().map(str::to_owned),
+                };
+                check_filter(events, session.as_deref())?
+            }
+        };
+        let headers = match update.headers {
+            Some(headers) => self.check_headers(headers)?,
+            None => webhook.headers.clone(),
+        };
+        let label = match update.label {
+            Some(label) => check_label(label)?,
+            None => webhook.label.clone(),
+        };
+        let new_secret = update
+            .hmac_key
+            .map(|key| self.check_key(&key))
+            .transpose()?;
+        let updated = Webhook {
+            id: webhook.id.clone(),
+            url,
+            filter,
+            enabled: update.enabled.unwrap_or(webhook.enabled),
+            headers,
+            retries: update.retries.unwrap_or(webhook.retries),
+            label,
+            created_at: webhook.created_at,
+        };
+        Ok(UpdatedWebhook::new(updated, new_secret))
+    }
+
+    fn check_url(&self, url: &str) -> Result<Url, ValidationError> {
+        self.guard.check_str(url).map_err(ValidationError::Url)
+    }
+
+    fn check_key(&self, key: &HmacKey) -> Result<Secret, ValidationError> {
+        self.scheme
+            .secret_encoding()
+            .parse(key.expose())
+            .map_err(ValidationError::HmacKey)
+    }
+
+    fn generate_key(&self) -> Result<(HmacKey, Secret), ValidationError> {
+        let secret = Secret::try_generate().map_err(ValidationError::HmacKey)?;
+        let shown = self
+            .scheme
+            .secret_encoding()
+            .reveal(&secret)
+            .map_err(ValidationError::HmacKey)?;
+        Ok((HmacKey::new(shown.as_str()), secret))
+    }
+
+    fn check_headers(
+        &self,
+        headers: Vec<CustomHeader>,
+    ) -> Result<Vec<CustomHeader>, ValidationError> {
+        if headers.len() > MAX_CUSTOM_HEADERS {
+            return Err(ValidationError::TooManyHeaders {
+                count: headers.len(),
+                max: MAX_CUSTOM_HEADERS,
+            });
+        }
+        for (index, header) in headers.iter().enumerate() {
+            let name = HeaderName::from_bytes(header.name().as_bytes()).map_err(|_| {
+                ValidationError::InvalidHeaderName {
+                    index,
+                    name: header.name().to_owned(),
+                }
+            })?;
+            if let Some(reason) = self.reserved(&name) {
+                return Err(ValidationError::ReservedHeader {
+                    index,
+                    name: name.as_str().to_owned(),
+                    reason,
+                });
+            }
+            if header.to_http().is_none() {
+                return Err(ValidationError::InvalidHeaderValue {
+                    index,
+                    name: name.as_str().to_owned(),
+                });
+            }
+        }
+        Ok(headers)
+    }
+
+    /// Why a custom header may not be called `name`, if it may not.
+    fn reserved(&self, name: &HeaderName) -> Option<&'static str> {
+        if self.scheme.headers().any(|own| own == name) {
+            return Some("the signing scheme sets it");
+        }
+        let name = name.as_str();
+        RESERVED_HEADERS
+            .iter()
+            .find(|(reserved, _)| *reserved == name)
+            .or_else(|| {
+                RESERVED_PREFIXES
+                    .iter()
+                    .find(|(prefix, _)| name.starts_with(prefix))
+            })
+            .map(|(_, reason)| *reason)
+    }
+}
+
+fn check_filter(
+    events: Vec<String>,
+    session: Option<&str>,
+) -> Result<EventFilter<TitanEvent>, ValidationError> {
+    EventFilter::new(events, session).map_err(ValidationError::Filter)
+}
+
+fn check_label(label: Option<String>) -> Result<Option<String>, ValidationError> {
+    if let Some(text) = &label {
+        let len = text.chars().count();
+        if len > MAX_LABEL_LEN {
+            return Err(ValidationError::LabelTooLong {
+                len,
+                max: MAX_LABEL_LEN,
+            });
+        }
+    }
+    Ok(label)
+}
