@@ -30,9 +30,13 @@ mod sign;
 mod ssrf;
 pub mod subscription;
 mod timestamp;
+#[cfg(feature = "reqwest")]
+pub mod transport;
 mod verify;
 
 pub use envelope::{Envelope, EventiumEnvelope};
+#[cfg(feature = "reqwest")]
+pub use error::{DispatchError, StoreError};
 pub use error::{
     EnvelopeError, FilterError, HeaderProblem, PayloadError, RetryPolicyError, SchemeError,
     SecretError, SignError, TimestampError, ValidationError, VerifyError,

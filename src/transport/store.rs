@@ -1,0 +1,431 @@
+//! The work queue the dispatcher takes deliveries from.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::DeliveryAttempt;
+use crate::StoreError;
+use crate::subscription::WebhookId;
+
+/// One delivery: an envelope to a webhook. The envelope id is unique per
+/// webhook, so enqueueing the same envelope twice queues nothing new.
+///
+/// ```
+/// use titan_webhooks::transport::DeliveryKey;
+///
+/// let key = DeliveryKey::new("evt_1", 42.into());
+/// assert_eq!(key.to_string(), "evt_1 → 42");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DeliveryKey {
+    /// The envelope's id, which receivers use as their idempotency key.
+    pub envelope_id: String,
+    /// The webhook it goes to.
+    pub webhook_id: WebhookId,
+}
+
+impl DeliveryKey {
+    /// The delivery of `envelope_id` to `webhook_id`.
+    ///
+    /// ```
+    /// use titan_webhooks::transport::DeliveryKey;
+    ///
+    /// assert_eq!(DeliveryKey::new("evt_1", "wh_1".into()).envelope_id, "evt_1");
+    /// ```
+    pub fn new(envelope_id: impl Into<String>, webhook_id: WebhookId) -> Self {
+        Self {
+            envelope_id: envelope_id.into(),
+            webhook_id,
+        }
+    }
+}
+
+impl std::fmt::Display for DeliveryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} → {}", self.envelope_id, self.webhook_id)
+    }
+}
+
+/// An envelope serialized once, shared by all its deliveries and attempts.
+///
+/// ```
+/// use titan_webhooks::transport::EnvelopeRecord;
+/// use titan_webhooks::{Envelope, TitanEvent};
+///
+/// let envelope = Envelope::new(TitanEvent::MessageReceived, "default", serde_json::json!({}));
+/// let record = EnvelopeRecord::from_envelope(&envelope)?;
+/// assert_eq!(record.id, envelope.id());
+/// assert_eq!(record.event, "message.received");
+/// # Ok::<(), titan_webhooks::DispatchError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeRecord {
+    /// The envelope's id.
+    pub id: String,
+    /// Its event type.
+    pub event: String,
+    /// The session it comes from.
+    pub session: String,
+    /// The exact bytes that are signed and sent.
+    pub body: Bytes,
+}
+
+impl EnvelopeRecord {
+    /// Serializes `envelope` once.
+    ///
+    /// ```
+    /// use titan_webhooks::transport::EnvelopeRecord;
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// let envelope = Envelope::new(TitanEvent::ChatRead, "s", 1);
+    /// let record = EnvelopeRecord::from_envelope(&envelope)?;
+    /// let parsed: serde_json::Value = serde_json::from_slice(&record.body)?;
+    /// assert_eq!(parsed["payload"], 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DispatchError::InvalidId`](crate::DispatchError::InvalidId) when
+    /// the envelope's id cannot be signed by every scheme, and
+    /// [`DispatchError::Serialize`](crate::DispatchError::Serialize) when
+    /// the payload does not serialize.
+    pub fn from_envelope<P: Serialize>(
+        envelope: &crate::Envelope<P>,
+    ) -> Result<Self, crate::DispatchError> {
+        if !crate::header::is_valid_message_id(envelope.id().as_bytes()) {
+            return Err(crate::DispatchError::InvalidId);
+        }
+        let body = serde_json::to_vec(envelope).map_err(|err| crate::DispatchError::Serialize {
+            reason: err.to_string(),
+        })?;
+        Ok(Self {
+            id: envelope.id().to_owned(),
+            event: envelope.event().as_str().to_owned(),
+            session: envelope.session().to_owned(),
+            body: Bytes::from(body),
+        })
+    }
+}
+
+/// Where a delivery is in its life.
+///
+/// ```
+/// use titan_webhooks::transport::DeliveryState;
+///
+/// assert!(DeliveryState::Retry.is_open());
+/// assert!(!DeliveryState::Exhausted.is_open());
+/// assert_eq!(DeliveryState::InFlight.as_str(), "in_flight");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Queued, never attempted.
+    Pending,
+    /// Claimed by a dispatcher under a lease.
+    InFlight,
+    /// Failed at least once; waiting for its next attempt.
+    Retry,
+    /// Delivered.
+    Succeeded,
+    /// Given up: retries used up, a status never retried, the guard refused
+    /// the target, or the endpoint answered `410 Gone`.
+    Exhausted,
+    /// Stopped without delivery: the webhook was disabled or removed.
+    Cancelled,
+}
+
+impl DeliveryState {
+    /// Whether the delivery may still be attempted.
+    ///
+    /// ```
+    /// use titan_webhooks::transport::DeliveryState;
+    ///
+    /// assert!(DeliveryState::Pending.is_open());
+    /// assert!(!DeliveryState::Succeeded.is_open());
+    /// ```
+    #[must_use]
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::InFlight | Self::Retry)
+    }
+
+    /// The state's name as stored.
+    ///
+    /// ```
+    /// use titan_webhooks::transport::DeliveryState;
+    ///
+    /// assert_eq!(DeliveryState::Cancelled.as_str(), "cancelled");
+    /// ```
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InFlight => "in_flight",
+            Self::Retry => "retry",
+            Self::Succeeded => "succeeded",
+            Self::Exhausted => "exhausted",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The state named `name`, as [`DeliveryState::as_str`] writes it.
+    ///
+    /// ```
+    /// use titan_webhooks::transport::DeliveryState;
+    ///
+    /// assert_eq!(DeliveryState::parse("retry"), Some(DeliveryState::Retry));
+    /// assert_eq!(DeliveryState::parse("lost"), None);
+    /// ```
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::InFlight,
+            Self::Retry,
+            Self::Succeeded,
+            Self::Exhausted,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == name)
+    }
+}
+
+/// A claim on a delivery. A completion carrying a token that no longer
+/// matches, because the lease expired and another worker claimed the
+/// delivery, is refused. Tokens are opaque to the dispatcher; a store may
+/// encode where the row lives in them.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use titan_webhooks::transport::Lease;
+///
+/// let lease = Lease { owner: "worker-1".into(), token: 7, until: SystemTime::UNIX_EPOCH + Duration::from_secs(60) };
+/// assert!(lease.is_expired_at(SystemTime::UNIX_EPOCH + Duration::from_secs(61)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The dispatcher that holds it.
+    pub owner: String,
+    /// Unique per claim.
+    pub token: u64,
+    /// When it lapses unless renewed.
+    pub until: SystemTime,
+}
+
+impl Lease {
+    /// Whether the lease has lapsed at `now`.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use titan_webhooks::transport::Lease;
+    ///
+    /// let lease = Lease { owner: "w".into(), token: 1, until: SystemTime::UNIX_EPOCH };
+    /// assert!(!lease.is_expired_at(SystemTime::UNIX_EPOCH));
+    /// ```
+    #[must_use]
+    pub fn is_expired_at(&self, now: SystemTime) -> bool {
+        now > self.until
+    }
+}
+
+/// What a dispatcher asks a store for.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use titan_webhooks::transport::ClaimRequest;
+///
+/// let request = ClaimRequest { owner: "worker-1", now: SystemTime::now(), lease: Duration::from_secs(60), limit: 32, skip: &[] };
+/// assert_eq!(request.limit, 32);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    /// Who claims.
+    pub owner: &'a str,
+    /// Deliveries due at or before this instant are claimed.
+    pub now: SystemTime,
+    /// How long the claim lasts unless renewed.
+    pub lease: Duration,
+    /// The most deliveries to claim.
+    pub limit: usize,
+    /// Webhooks not to claim for, because their endpoints are busy.
+    pub skip: &'a [WebhookId],
+}
+
+/// A delivery claimed under a lease, with what is needed to attempt it.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use titan_webhooks::transport::{ClaimedDelivery, DeliveryKey, Lease};
+///
+/// let claimed = ClaimedDelivery {
+///     key: DeliveryKey::new("evt_1", 1.into()),
+///     attempts: 2,
+///     body: bytes::Bytes::from_static(b"{}"),
+///     lease: Lease { owner: "w".into(), token: 1, until: SystemTime::now() },
+/// };
+/// assert_eq!(claimed.next_attempt(), 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    /// Which delivery.
+    pub key: DeliveryKey,
+    /// How many attempts were made before this claim.
+    pub attempts: u32,
+    /// The envelope's bytes.
+    pub body: Bytes,
+    /// The claim.
+    pub lease: Lease,
+}
+
+impl ClaimedDelivery {
+    /// The number of the attempt about to be made, 1 for the first.
+    ///
+    /// ```
+    /// # use std::time::SystemTime;
+    /// # use titan_webhooks::transport::{ClaimedDelivery, DeliveryKey, Lease};
+    /// let claimed = ClaimedDelivery {
+    ///     key: DeliveryKey::new("evt_1", 1.into()),
+    ///     attempts: 0,
+    ///     body: bytes::Bytes::new(),
+    ///     lease: Lease { owner: "w".into(), token: 1, until: SystemTime::now() },
+    /// };
+    /// assert_eq!(claimed.next_attempt(), 1);
+    /// ```
+    #[must_use]
+    pub fn next_attempt(&self) -> u32 {
+        self.attempts.saturating_add(1)
+    }
+}
+
+/// The state a delivery moves to once an attempt is recorded.
+///
+/// ```
+/// use titan_webhooks::transport::{Completion, DeliveryState};
+///
+/// assert_eq!(Completion::Exhausted.state(), DeliveryState::Exhausted);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// Delivered.
+    Succeeded,
+    /// Attempt again at this time.
+    Retry {
+        /// When the next attempt is due.
+        at: SystemTime,
+    },
+    /// Given up.
+    Exhausted,
+    /// Stopped without delivery.
+    Cancelled,
+}
+
+impl Completion {
+    /// The delivery's state after this completion.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use titan_webhooks::transport::{Completion, DeliveryState};
+    ///
+    /// assert_eq!(Completion::Retry { at: SystemTime::now() }.state(), DeliveryState::Retry);
+    /// ```
+    #[must_use]
+    pub fn state(self) -> DeliveryState {
+        match self {
+            Self::Succeeded => DeliveryState::Succeeded,
+            Self::Retry { .. } => DeliveryState::Retry,
+            Self::Exhausted => DeliveryState::Exhausted,
+            Self::Cancelled => DeliveryState::Cancelled,
+        }
+    }
+}
+
+/// A delivery that is not finished, as a shutdown or a listing reports it.
+///
+/// ```
+/// use titan_webhooks::transport::{DeliveryKey, DeliveryState, OpenDelivery};
+///
+/// let open = OpenDelivery { key: DeliveryKey::new("evt_1", 1.into()), state: DeliveryState::Retry, attempts: 1, next_attempt_at: None };
+/// assert!(open.state.is_open());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDelivery {
+    /// Which delivery.
+    pub key: DeliveryKey,
+    /// Pending, in flight or waiting to retry.
+    pub state: DeliveryState,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// When the next attempt is due, if scheduled.
+    pub next_attempt_at: Option<SystemTime>,
+}
+
+/// The dispatcher's work queue. The in-memory [`MemoryStore`](super::MemoryStore)
+/// ships here; durable stores implement the same contract:
+///
+/// - `enqueue` is idempotent per (envelope, webhook);
+/// - `claim` hands out due deliveries under a lease, never one whose lease
+///   still holds;
+/// - `complete` writes the attempt and the next state in one step, and only
+///   if the caller still holds the lease;
+/// - `renew_leases` keeps a dispatcher's claims alive while it works, and
+///   `release_leases` hands them all back when it stops;
+/// - `recover_expired` returns deliveries with lapsed leases to the queue.
+///
+/// Time is passed in rather than read, so the contract can be tested.
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Queues `envelope` for each of `webhooks`, returning those that were
+    /// not queued already.
+    fn enqueue(
+        &self,
+        envelope: &EnvelopeRecord,
+        webhooks: &[WebhookId],
+    ) -> impl Future<Output = Result<Vec<WebhookId>, StoreError>> + Send;
+
+    /// Claims up to `request.limit` due deliveries.
+    fn claim(
+        &self,
+        request: ClaimRequest<'_>,
+    ) -> impl Future<Output = Result<Vec<ClaimedDelivery>, StoreError>> + Send;
+
+    /// Extends every lease `owner` holds to `until`, while its attempts
+    /// run, and says how many.
+    fn renew_leases(
+        &self,
+        owner: &str,
+        until: SystemTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Records the outcome of a claim and releases it: the attempt, when
+    /// one was made, and the delivery's next state, in one step.
+    fn complete(
+        &self,
+        delivery: &ClaimedDelivery,
+        attempt: Option<&DeliveryAttempt>,
+        next: Completion,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives back every claim `owner` holds, without an attempt, due as
+    /// they were before; returns which.
+    fn release_leases(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<DeliveryKey>, StoreError>> + Send;
+
+    /// Returns deliveries whose lease lapsed before `now` to the queue,
+    /// and says how many.
+    fn recover_expired(
+        &self,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// When the earliest open delivery is due, if any.
+    fn next_due(&self) -> impl Future<Output = Result<Option<SystemTime>, StoreError>> + Send;
+
+    /// Every delivery that is not finished.
+    fn open_deliveries(&self)
+    -> impl Future<Output = Result<Vec<OpenDelivery>, StoreError>> + Send;
+}
