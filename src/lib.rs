@@ -23,6 +23,7 @@ mod error;
 pub mod events;
 mod header;
 mod mac;
+pub mod receiver;
 pub mod retry;
 mod scheme;
 mod secret;
@@ -38,8 +39,9 @@ pub use envelope::{Envelope, EventiumEnvelope};
 #[cfg(feature = "reqwest")]
 pub use error::{DispatchError, StoreError};
 pub use error::{
-    EnvelopeError, FilterError, HeaderProblem, PayloadError, RetryPolicyError, SchemeError,
-    SecretError, SignError, TimestampError, ValidationError, VerifyError,
+    EnvelopeError, FilterError, HeaderProblem, PayloadError, ReceiveError, ReplayGuardError,
+    RetryPolicyError, SchemeError, SecretError, SignError, TimestampError, ValidationError,
+    VerifyError,
 };
 pub use events::{EventFilter, EventiumEvent, TitanEvent, TitanXEvent};
 pub use header::{MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
@@ -52,3 +54,19 @@ pub use verify::{DEFAULT_TOLERANCE, RawHeaders, Verified, Verifier};
 
 /// Re-export of the `http` crate, whose types this crate's API uses.
 pub use http;
+
+// Verifiers, signers and errors are shared across threads and tasks.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Verifier>();
+    send_sync::<Signer>();
+    send_sync::<Secret>();
+    send_sync::<Scheme>();
+    send_sync::<VerifyError>();
+    send_sync::<SignError>();
+    send_sync::<SecretError>();
+    send_sync::<PayloadError>();
+    send_sync::<ReceiveError>();
+    send_sync::<receiver::Receiver>();
+    send_sync::<Verified<serde_json::Value>>();
+};

@@ -171,6 +171,24 @@ impl Verifier {
         self
     }
 
+    /// How long a signed timestamp stays acceptable in all: the past and
+    /// the future tolerance together.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("k")?)
+    ///     .with_past_tolerance(Duration::from_secs(300))
+    ///     .with_future_tolerance(Duration::from_secs(30));
+    /// assert_eq!(verifier.tolerance_window(), Duration::from_secs(330));
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn tolerance_window(&self) -> Duration {
+        Duration::from_secs(self.past_tolerance.saturating_add(self.future_tolerance))
+    }
+
     /// The scheme this verifier checks.
     ///
     /// ```
@@ -450,6 +468,7 @@ impl Verifier {
                 return Ok(Verified {
                     secret_index,
                     timestamp,
+                    tag: expected,
                     value: (),
                 });
             }
@@ -651,6 +670,8 @@ impl<'a> RawHeaders<'a> {
 pub struct Verified<T = ()> {
     secret_index: usize,
     timestamp: Option<u64>,
+    /// The signature that matched; what the sender sent, so not a secret.
+    tag: Tag,
     value: T,
 }
 
@@ -695,6 +716,31 @@ impl<T> Verified<T> {
         self.timestamp
     }
 
+    /// A digest of the signed timestamp and the signature that matched:
+    /// the same for a replayed request, different for a fresh signature.
+    /// Receivers use it to spot replays when a scheme signs no id.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    ///
+    /// let signer = Signer::new(Scheme::stripe(), Secret::from_utf8("whsec_k")?);
+    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("whsec_k")?);
+    /// let first = signer.sign_at("unused", 1_700_000_000, b"{}")?;
+    /// let retry = signer.sign_at("unused", 1_700_000_060, b"{}")?;
+    /// let fingerprint = |h| verifier.verify_at(h, b"{}", 1_700_000_060).map(|v| v.replay_fingerprint());
+    /// assert_eq!(fingerprint(&first)?, fingerprint(&first)?);
+    /// assert_ne!(fingerprint(&first)?, fingerprint(&retry)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn replay_fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut digest = sha2::Sha256::new();
+        digest.update(self.timestamp.unwrap_or(0).to_be_bytes());
+        digest.update(self.tag);
+        digest.finalize().into()
+    }
+
     /// Takes the verified value out.
     ///
     /// ```
@@ -715,10 +761,11 @@ impl<T> Verified<T> {
         self.value
     }
 
-    fn with_value<U>(self, value: U) -> Verified<U> {
+    pub(crate) fn with_value<U>(self, value: U) -> Verified<U> {
         Verified {
             secret_index: self.secret_index,
             timestamp: self.timestamp,
+            tag: self.tag,
             value,
         }
     }

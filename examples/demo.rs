@@ -1,0 +1,342 @@
+//! The whole SDK, sender to receiver, in one process:
+//!
+//! 1. an axum receiver on 127.0.0.1 verifies Titan and Eventium deliveries;
+//! 2. two webhooks are created, one signed the Titan way and one the
+//!    Eventium way, with different event filters and the seeds' retry
+//!    object;
+//! 3. the Dispatcher delivers a handful of Titan events; the receiver fails
+//!    one of them twice before accepting it;
+//! 4. a tampered delivery and a replayed one are refused.
+//!
+//! Run with `cargo run --example demo --features full`.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRef, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::post;
+use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
+use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+use titan_webhooks::transport::{
+    AttemptOutcome, DeliveryEvent, Dispatcher, MemoryStore, NextStep, Subscription,
+    SubscriptionRegistry,
+};
+use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard, Verifier};
+
+/// A receiving route: its receiver, and a record of what it saw.
+#[derive(Clone)]
+struct Route {
+    name: &'static str,
+    receiver: Arc<Receiver>,
+    /// Refusals still to give, by envelope id, to show retries.
+    fail: Arc<Mutex<HashMap<String, u32>>>,
+    /// The last request accepted, exactly as it arrived, to replay and
+    /// tamper with later.
+    last: Arc<Mutex<Option<(HeaderMap, Bytes)>>>,
+}
+
+impl FromRef<Route> for Arc<Receiver> {
+    fn from_ref(route: &Route) -> Self {
+        Arc::clone(&route.receiver)
+    }
+}
+
+/// Keeps a copy of each accepted request, as an eavesdropper on the wire would.
+async fn capture(State(route): State<Route>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let headers = parts.headers.clone();
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    if response.status().is_success() {
+        *route
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((headers, bytes));
+    }
+    response
+}
+
+async fn receive(State(route): State<Route>, webhook: VerifiedWebhook<Envelope>) -> StatusCode {
+    let envelope = webhook.received();
+    let refusals_left = {
+        let mut fail = route
+            .fail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let left = fail.get(envelope.id()).copied().unwrap_or(0);
+        if left > 0 {
+            fail.insert(envelope.id().to_owned(), left - 1);
+        }
+        left
+    };
+    if refusals_left > 0 {
+        // Handling failed: forget the delivery so the sender's retry is handled.
+        if let Some(guard) = route.receiver.replay_guard() {
+            let _ = guard.forget(envelope.replay_key()).await;
+        }
+        println!(
+            "    receiver/{:<8} {} verified, but answering 503 ({refusals_left} more to go)",
+            route.name,
+            envelope.id()
+        );
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    println!(
+        "    receiver/{:<8} {} verified: `{}` from session `{}` at {}, payload {}",
+        route.name,
+        envelope.id(),
+        envelope.event(),
+        envelope.session(),
+        envelope.timestamp(),
+        envelope.payload()
+    );
+    StatusCode::NO_CONTENT
+}
+
+fn seeds_retries() -> CreateWebhook {
+    serde_json::from_value(serde_json::json!({
+        "url": "",
+        "retries": {"attempts": 3, "delaySeconds": 1, "policy": "exponential"}
+    }))
+    .unwrap_or_else(|_| CreateWebhook::new(""))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("the demo did not go as expected");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("demo failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<bool, Box<dyn std::error::Error>> {
+    // Test traffic stays on 127.0.0.1, so the guard allows loopback and http.
+    let guard = UrlGuard::new()
+        .allow_loopback_for_testing()
+        .allow_http_for_testing();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+
+    println!("1. Two webhooks, as a Titan-like sender would create them");
+    let mut titan_request = seeds_retries();
+    titan_request.url = format!("{base}/titan");
+    titan_request.events = Some(vec!["message.received".into(), "session.status".into()]);
+    let titan = WebhookRules::with_scheme(guard.clone(), Scheme::titan())
+        .create(1.into(), titan_request)?;
+    let mut eventium_request = seeds_retries();
+    eventium_request.url = format!("{base}/eventium");
+    eventium_request.events = Some(vec!["call.missed".into(), "session.status".into()]);
+    let eventium = WebhookRules::with_scheme(guard.clone(), Scheme::eventium())
+        .create(2.into(), eventium_request)?;
+    for (created, scheme) in [(&titan, "titan"), (&eventium, "eventium")] {
+        let events: Vec<&str> = created
+            .webhook()
+            .filter()
+            .events()
+            .iter()
+            .map(TitanEvent::as_str)
+            .collect();
+        println!(
+            "   webhook {} ({scheme} signatures) -> {} for {:?}, retries {}",
+            created.webhook().id(),
+            created.webhook().url(),
+            events,
+            serde_json::to_string(&created.webhook().retries())?
+        );
+    }
+
+    println!("\n2. A receiver on {base}, configured with the keys the create responses showed");
+    let route = |name, key: &str, scheme: Scheme| -> Result<Route, Box<dyn std::error::Error>> {
+        let key = scheme.secret_encoding().parse(key)?;
+        Ok(Route {
+            name,
+            receiver: Arc::new(
+                Receiver::new(Verifier::new(scheme, key))
+                    .with_replay_guard(MemoryReplayGuard::new()),
+            ),
+            fail: Arc::default(),
+            last: Arc::default(),
+        })
+    };
+    let titan_route = route("titan", titan.hmac_key().expose(), Scheme::titan())?;
+    let eventium_route = route("eventium", eventium.hmac_key().expose(), Scheme::eventium())?;
+    let routed = |path: &str, route: &Route| {
+        Router::new()
+            .route(path, post(receive))
+            .layer(axum::middleware::from_fn_with_state(route.clone(), capture))
+            .with_state(route.clone())
+    };
+    let app = routed("/titan", &titan_route).merge(routed("/eventium", &eventium_route));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let subscriptions = Arc::new(SubscriptionRegistry::new());
+    for (created, scheme) in [(titan, Scheme::titan()), (eventium, Scheme::eventium())] {
+        let (webhook, secret) = created.into_parts();
+        subscriptions.upsert(Subscription::new(webhook, scheme, secret));
+    }
+    let (log, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let dispatcher = Dispatcher::builder(MemoryStore::new(), subscriptions)
+        .guard(guard)
+        .observer(log)
+        .build()?;
+    let running = dispatcher.start();
+
+    println!("\n3. Dispatching Titan events");
+    let flaky = Envelope::new(
+        TitanEvent::MessageReceived,
+        "sales",
+        serde_json::json!({"text": "this one fails twice"}),
+    );
+    titan_route
+        .fail
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(flaky.id().to_owned(), 2);
+    let envelopes = vec![
+        Envelope::new(
+            TitanEvent::MessageReceived,
+            "sales",
+            serde_json::json!({"from": "15551234567", "text": "Hi!"}),
+        ),
+        Envelope::new(
+            TitanEvent::SessionStatus,
+            "sales",
+            serde_json::json!({"status": "CONNECTED"}),
+        ),
+        Envelope::new(
+            TitanEvent::CallMissed,
+            "support",
+            serde_json::json!({"from": "15557654321"}),
+        ),
+        flaky,
+        Envelope::new(
+            TitanEvent::GroupUpdate,
+            "sales",
+            serde_json::json!({"group": "team"}),
+        ),
+    ];
+    let mut expected = 0;
+    for envelope in &envelopes {
+        let dispatched = dispatcher.dispatch(envelope).await?;
+        let to: Vec<String> = dispatched
+            .webhooks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        println!(
+            "   {} `{}` -> webhooks {:?}",
+            envelope.id(),
+            envelope.event(),
+            to
+        );
+        expected += dispatched.webhooks.len();
+    }
+
+    println!("\n4. The delivery log");
+    let mut done = 0;
+    let mut succeeded = 0;
+    while done < expected {
+        let Some(event) = tokio::time::timeout(Duration::from_secs(30), events.recv()).await?
+        else {
+            break;
+        };
+        let DeliveryEvent::Attempted(attempt) = event else {
+            continue;
+        };
+        let outcome = match attempt.outcome {
+            AttemptOutcome::Status(status) => format!("HTTP {status}"),
+            AttemptOutcome::Failed(kind) => format!("failed ({kind})"),
+        };
+        let next = match attempt.next {
+            NextStep::RetryAt(at) => {
+                let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+                format!("retry in {:.1} s", wait.as_secs_f64())
+            }
+            NextStep::Succeeded => {
+                done += 1;
+                succeeded += 1;
+                "delivered".to_owned()
+            }
+            other => {
+                done += 1;
+                format!("{other:?}")
+            }
+        };
+        println!(
+            "   {} -> webhook {}, attempt {}: {outcome} in {} ms; {next}",
+            attempt.key.envelope_id,
+            attempt.key.webhook_id,
+            attempt.attempt,
+            attempt.latency.as_millis()
+        );
+    }
+
+    println!("\n5. Attacks on the receiver");
+    let last = titan_route
+        .last
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let Some((headers, body)) = last else {
+        return Ok(false);
+    };
+    let client = reqwest::Client::new();
+    let post = |body: Vec<u8>| {
+        client
+            .post(format!("{base}/titan"))
+            .headers(headers.clone())
+            .body(body)
+            .send()
+    };
+    let body = body.to_vec();
+    let mut tampered = body.clone();
+    if let Some(byte) = tampered
+        .iter_mut()
+        .rev()
+        .find(|byte| byte.is_ascii_alphabetic())
+    {
+        *byte ^= 0x20;
+    }
+    let tampered_response = post(tampered).await?;
+    let tampered_status = tampered_response.status();
+    println!(
+        "   tampered body:    {} {}",
+        tampered_status,
+        tampered_response.text().await?
+    );
+    let replayed_response = post(body).await?;
+    let replayed_status = replayed_response.status();
+    println!(
+        "   replayed request: {} {}",
+        replayed_status,
+        replayed_response.text().await?
+    );
+
+    let report = running.shutdown(Duration::from_secs(5)).await?;
+    println!(
+        "\n{succeeded} of {expected} deliveries made; {} still open, {} interrupted",
+        report.open.len(),
+        report.interrupted.len()
+    );
+    Ok(succeeded == expected
+        && tampered_status == reqwest::StatusCode::UNAUTHORIZED
+        && replayed_status == reqwest::StatusCode::CONFLICT)
+}
