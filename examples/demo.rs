@@ -6,11 +6,16 @@
 //!    object;
 //! 3. the Dispatcher delivers a handful of Titan events; the receiver fails
 //!    one of them twice before accepting it;
-//! 4. a tampered delivery and a replayed one are refused.
+//! 4. a tampered delivery and a replayed one are refused;
+//! 5. with `--store sqlite`, the deliveries are kept in a SQLite file, and a
+//!    sender that stops with a retry pending is replaced by a new one that
+//!    delivers it.
 //!
-//! Run with `cargo run --example demo --features full`.
+//! Run with `cargo run --example demo --features full`, and add
+//! `-- --store sqlite` for the durable queue.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -23,12 +28,14 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::post;
 use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
+use titan_webhooks::store::SqliteStore;
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
 use titan_webhooks::transport::{
-    AttemptOutcome, DeliveryEvent, Dispatcher, MemoryStore, NextStep, Subscription,
-    SubscriptionRegistry,
+    AttemptOutcome, DeliveryAdmin as _, DeliveryAttempt, DeliveryEvent, DeliveryQuery,
+    DeliveryStore, Dispatcher, MemoryStore, NextStep, Subscription, SubscriptionRegistry,
 };
-use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard, Verifier};
+use titan_webhooks::{DispatchError, Envelope, Scheme, TitanEvent, UrlGuard, Verifier};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 /// A receiving route: its receiver, and a record of what it saw.
 #[derive(Clone)]
@@ -114,7 +121,16 @@ fn seeds_retries() -> CreateWebhook {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let store = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] | ["--store", "memory"] => StoreKind::Memory,
+        ["--store", "sqlite"] => StoreKind::Sqlite,
+        _ => {
+            eprintln!("usage: demo [--store memory|sqlite]");
+            return ExitCode::from(2);
+        }
+    };
+    match run(store).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             eprintln!("the demo did not go as expected");
@@ -127,7 +143,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<bool, Box<dyn std::error::Error>> {
+async fn run(store: StoreKind) -> Result<bool, Box<dyn std::error::Error>> {
     // Test traffic stays on 127.0.0.1, so the guard allows loopback and http.
     let guard = UrlGuard::new()
         .allow_loopback_for_testing()
@@ -192,151 +208,271 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         let (webhook, secret) = created.into_parts();
         subscriptions.upsert(Subscription::new(webhook, scheme, secret));
     }
-    let (log, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let dispatcher = Dispatcher::builder(MemoryStore::new(), subscriptions)
-        .guard(guard)
-        .observer(log)
-        .build()?;
-    let running = dispatcher.start();
+    let (log, events) = tokio::sync::mpsc::unbounded_channel();
+    let mut demo = Demo {
+        subscriptions,
+        guard,
+        log,
+        events,
+        titan_route,
+        base,
+    };
+    match store {
+        StoreKind::Memory => demo.deliver_and_attack(MemoryStore::new()).await,
+        StoreKind::Sqlite => {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("deliveries.db");
+            let delivered = demo
+                .deliver_and_attack(SqliteStore::open(&path).await?)
+                .await?;
+            Ok(delivered && demo.restart(&path).await?)
+        }
+    }
+}
 
-    println!("\n3. Dispatching Titan events");
-    let flaky = Envelope::new(
-        TitanEvent::MessageReceived,
-        "sales",
-        serde_json::json!({"text": "this one fails twice"}),
-    );
-    titan_route
-        .fail
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(flaky.id().to_owned(), 2);
-    let envelopes = vec![
-        Envelope::new(
+/// Where the dispatcher keeps its deliveries.
+#[derive(Clone, Copy)]
+enum StoreKind {
+    Memory,
+    Sqlite,
+}
+
+/// What the sending half of the demo works with.
+struct Demo {
+    subscriptions: Arc<SubscriptionRegistry>,
+    guard: UrlGuard,
+    log: UnboundedSender<DeliveryEvent>,
+    events: UnboundedReceiver<DeliveryEvent>,
+    titan_route: Route,
+    base: String,
+}
+
+impl Demo {
+    fn dispatcher<S: DeliveryStore>(&self, store: S) -> Result<Dispatcher<S>, DispatchError> {
+        Dispatcher::builder(store, Arc::clone(&self.subscriptions))
+            .guard(self.guard.clone())
+            .observer(self.log.clone())
+            .build()
+    }
+
+    fn fail_first(&self, envelope_id: &str, times: u32) {
+        self.titan_route
+            .fail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(envelope_id.to_owned(), times);
+    }
+
+    /// Steps 3 to 5: delivery, the delivery log, and attacks on the receiver.
+    async fn deliver_and_attack<S: DeliveryStore>(
+        &mut self,
+        store: S,
+    ) -> Result<bool, Box<dyn std::error::Error>> {
+        let dispatcher = self.dispatcher(store)?;
+        let running = dispatcher.start();
+
+        println!("\n3. Dispatching Titan events");
+        let flaky = Envelope::new(
             TitanEvent::MessageReceived,
             "sales",
-            serde_json::json!({"from": "15551234567", "text": "Hi!"}),
-        ),
-        Envelope::new(
-            TitanEvent::SessionStatus,
-            "sales",
-            serde_json::json!({"status": "CONNECTED"}),
-        ),
-        Envelope::new(
-            TitanEvent::CallMissed,
-            "support",
-            serde_json::json!({"from": "15557654321"}),
-        ),
-        flaky,
-        Envelope::new(
-            TitanEvent::GroupUpdate,
-            "sales",
-            serde_json::json!({"group": "team"}),
-        ),
-    ];
-    let mut expected = 0;
-    for envelope in &envelopes {
-        let dispatched = dispatcher.dispatch(envelope).await?;
-        let to: Vec<String> = dispatched
-            .webhooks
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        println!(
-            "   {} `{}` -> webhooks {:?}",
-            envelope.id(),
-            envelope.event(),
-            to
+            serde_json::json!({"text": "this one fails twice"}),
         );
-        expected += dispatched.webhooks.len();
-    }
+        self.fail_first(flaky.id(), 2);
+        let envelopes = vec![
+            Envelope::new(
+                TitanEvent::MessageReceived,
+                "sales",
+                serde_json::json!({"from": "15551234567", "text": "Hi!"}),
+            ),
+            Envelope::new(
+                TitanEvent::SessionStatus,
+                "sales",
+                serde_json::json!({"status": "CONNECTED"}),
+            ),
+            Envelope::new(
+                TitanEvent::CallMissed,
+                "support",
+                serde_json::json!({"from": "15557654321"}),
+            ),
+            flaky,
+            Envelope::new(
+                TitanEvent::GroupUpdate,
+                "sales",
+                serde_json::json!({"group": "team"}),
+            ),
+        ];
+        let mut expected = 0;
+        for envelope in &envelopes {
+            let dispatched = dispatcher.dispatch(envelope).await?;
+            let to: Vec<String> = dispatched
+                .webhooks
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            println!(
+                "   {} `{}` -> webhooks {:?}",
+                envelope.id(),
+                envelope.event(),
+                to
+            );
+            expected += dispatched.webhooks.len();
+        }
 
-    println!("\n4. The delivery log");
-    let mut done = 0;
-    let mut succeeded = 0;
-    while done < expected {
-        let Some(event) = tokio::time::timeout(Duration::from_secs(30), events.recv()).await?
-        else {
-            break;
-        };
-        let DeliveryEvent::Attempted(attempt) = event else {
-            continue;
-        };
-        let outcome = match attempt.outcome {
-            AttemptOutcome::Status(status) => format!("HTTP {status}"),
-            AttemptOutcome::Failed(kind) => format!("failed ({kind})"),
-        };
-        let next = match attempt.next {
-            NextStep::RetryAt(at) => {
-                let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
-                format!("retry in {:.1} s", wait.as_secs_f64())
-            }
-            NextStep::Succeeded => {
-                done += 1;
+        println!("\n4. The delivery log");
+        let mut succeeded = 0;
+        for _ in 0..expected {
+            if self.next_final_attempt().await?.succeeded() {
                 succeeded += 1;
-                "delivered".to_owned()
             }
-            other => {
-                done += 1;
-                format!("{other:?}")
-            }
-        };
+        }
+
+        println!("\n5. Attacks on the receiver");
+        let (tampered_status, replayed_status) = self.attack().await?;
+
+        let report = running.shutdown(Duration::from_secs(5)).await?;
         println!(
-            "   {} -> webhook {}, attempt {}: {outcome} in {} ms; {next}",
-            attempt.key.envelope_id,
-            attempt.key.webhook_id,
-            attempt.attempt,
-            attempt.latency.as_millis()
+            "\n{succeeded} of {expected} deliveries made; {} still open, {} interrupted",
+            report.open.len(),
+            report.interrupted.len()
         );
+        Ok(succeeded == expected
+            && tampered_status == reqwest::StatusCode::UNAUTHORIZED
+            && replayed_status == reqwest::StatusCode::CONFLICT)
     }
 
-    println!("\n5. Attacks on the receiver");
-    let last = titan_route
-        .last
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
-    let Some((headers, body)) = last else {
-        return Ok(false);
-    };
-    let client = reqwest::Client::new();
-    let post = |body: Vec<u8>| {
-        client
-            .post(format!("{base}/titan"))
-            .headers(headers.clone())
-            .body(body)
-            .send()
-    };
-    let body = body.to_vec();
-    let mut tampered = body.clone();
-    if let Some(byte) = tampered
-        .iter_mut()
-        .rev()
-        .find(|byte| byte.is_ascii_alphabetic())
-    {
-        *byte ^= 0x20;
+    /// Prints attempts from the log until one is its delivery's last, and
+    /// returns that one.
+    async fn next_final_attempt(&mut self) -> Result<DeliveryAttempt, Box<dyn std::error::Error>> {
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(30), self.events.recv())
+                .await?
+                .ok_or("the delivery log closed")?;
+            let DeliveryEvent::Attempted(attempt) = event else {
+                continue;
+            };
+            println!("   {}", describe(&attempt));
+            if attempt.next.is_final() {
+                return Ok(attempt);
+            }
+        }
     }
-    let tampered_response = post(tampered).await?;
-    let tampered_status = tampered_response.status();
-    println!(
-        "   tampered body:    {} {}",
-        tampered_status,
-        tampered_response.text().await?
-    );
-    let replayed_response = post(body).await?;
-    let replayed_status = replayed_response.status();
-    println!(
-        "   replayed request: {} {}",
-        replayed_status,
-        replayed_response.text().await?
-    );
 
-    let report = running.shutdown(Duration::from_secs(5)).await?;
-    println!(
-        "\n{succeeded} of {expected} deliveries made; {} still open, {} interrupted",
-        report.open.len(),
-        report.interrupted.len()
-    );
-    Ok(succeeded == expected
-        && tampered_status == reqwest::StatusCode::UNAUTHORIZED
-        && replayed_status == reqwest::StatusCode::CONFLICT)
+    /// Sends the last accepted Titan request again, tampered and as is.
+    async fn attack(
+        &self,
+    ) -> Result<(reqwest::StatusCode, reqwest::StatusCode), Box<dyn std::error::Error>> {
+        let last = self
+            .titan_route
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let (headers, body) = last.ok_or("no Titan delivery was accepted")?;
+        let client = reqwest::Client::new();
+        let post = |body: Vec<u8>| {
+            client
+                .post(format!("{}/titan", self.base))
+                .headers(headers.clone())
+                .body(body)
+                .send()
+        };
+        let body = body.to_vec();
+        let mut tampered = body.clone();
+        if let Some(byte) = tampered
+            .iter_mut()
+            .rev()
+            .find(|byte| byte.is_ascii_alphabetic())
+        {
+            *byte ^= 0x20;
+        }
+        let tampered_response = post(tampered).await?;
+        let tampered_status = tampered_response.status();
+        println!(
+            "   tampered body:    {} {}",
+            tampered_status,
+            tampered_response.text().await?
+        );
+        let replayed_response = post(body).await?;
+        let replayed_status = replayed_response.status();
+        println!(
+            "   replayed request: {} {}",
+            replayed_status,
+            replayed_response.text().await?
+        );
+        Ok((tampered_status, replayed_status))
+    }
+
+    /// Step 6: a sender stops with a retry pending; a new one on the same
+    /// file delivers it.
+    async fn restart(&mut self, path: &Path) -> Result<bool, Box<dyn std::error::Error>> {
+        println!(
+            "\n6. A restart with a retry pending, the queue in {}",
+            path.display()
+        );
+        let first = self.dispatcher(SqliteStore::open(path).await?)?;
+        let running = first.start();
+        let envelope = Envelope::new(
+            TitanEvent::MessageReceived,
+            "sales",
+            serde_json::json!({"text": "this one outlives its sender"}),
+        );
+        self.fail_first(envelope.id(), 1);
+        first.dispatch(&envelope).await?;
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(30), self.events.recv())
+                .await?
+                .ok_or("the delivery log closed")?;
+            if let DeliveryEvent::Attempted(attempt) = event {
+                println!("   first sender:  {}", describe(&attempt));
+                break;
+            }
+        }
+        let report = running.shutdown(Duration::from_secs(1)).await?;
+        drop(first);
+        for open in &report.open {
+            println!(
+                "   the first sender stops; {} is still open: {:?} after {} attempt(s)",
+                open.key, open.state, open.attempts
+            );
+        }
+
+        let store = SqliteStore::open(path).await?;
+        let second = self.dispatcher(store.clone())?;
+        let running = second.start();
+        println!("   a second sender opens the same file and picks the retry up:");
+        let last = self.next_final_attempt().await?;
+        running.shutdown(Duration::from_secs(5)).await?;
+
+        let log = store
+            .list_attempts(&DeliveryQuery::for_envelope(envelope.id()))
+            .await?;
+        println!("   the store's attempt log for {}:", envelope.id());
+        for record in log.iter().rev() {
+            println!("     {}", describe(&record.attempt));
+        }
+        Ok(report.open.len() == 1 && last.succeeded() && log.len() == 2)
+    }
+}
+
+/// One line of the delivery log.
+fn describe(attempt: &DeliveryAttempt) -> String {
+    let outcome = match attempt.outcome {
+        AttemptOutcome::Status(status) => format!("HTTP {status}"),
+        AttemptOutcome::Failed(kind) => format!("failed ({kind})"),
+    };
+    let next = match attempt.next {
+        NextStep::RetryAt(at) => match at.duration_since(SystemTime::now()) {
+            Ok(wait) => format!("retry in {:.1} s", wait.as_secs_f64()),
+            Err(_) => "retried".to_owned(),
+        },
+        NextStep::Succeeded => "delivered".to_owned(),
+        other => format!("{other:?}"),
+    };
+    format!(
+        "{} -> webhook {}, attempt {}: {outcome} in {} ms; {next}",
+        attempt.key.envelope_id,
+        attempt.key.webhook_id,
+        attempt.attempt,
+        attempt.latency.as_millis()
+    )
 }

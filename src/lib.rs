@@ -29,6 +29,8 @@ mod scheme;
 mod secret;
 mod sign;
 mod ssrf;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod store;
 pub mod subscription;
 mod timestamp;
 #[cfg(feature = "reqwest")]

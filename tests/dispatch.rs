@@ -295,6 +295,35 @@ async fn retry_after_lengthens_the_next_delay() {
 }
 
 #[tokio::test]
+async fn a_retry_too_far_away_to_store_is_given_up() {
+    // Past the year 294 247 no store can keep the time; the delivery is
+    // exhausted, so it can be redelivered, rather than never due.
+    let mut h = Harness::new(|b| b.max_retry_after(Duration::MAX)).await;
+    h.subscribe(1, "/busy", Scheme::titan(), quick(1), |_| {});
+    let ten_trillion_seconds = "10000000000000".to_owned();
+    h.sink.script(
+        "/busy",
+        [Reply::WithHeaders(
+            503,
+            vec![("retry-after", ten_trillion_seconds)],
+        )],
+    );
+    let running = h.dispatcher.start();
+    let sent = envelope("default");
+    h.dispatcher.dispatch(&sent).await.unwrap();
+
+    let key = DeliveryKey::new(sent.id(), 1.into());
+    let attempts = h.attempts_of(&key).await;
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].next, NextStep::GaveUp);
+    assert_eq!(
+        h.dispatcher.store().state(&key),
+        Some(DeliveryState::Exhausted)
+    );
+    running.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+#[tokio::test]
 async fn redirects_are_recorded_and_never_followed() {
     let mut h = Harness::new(|b| b).await;
     h.subscribe(1, "/moved", Scheme::titan(), quick(0), |_| {});

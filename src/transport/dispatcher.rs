@@ -18,7 +18,7 @@ use super::attempt::{Exchange, exchange};
 use super::resolver::GuardedResolver;
 use super::{
     AttemptOutcome, CancelReason, ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt,
-    DeliveryKey, DeliveryObserver, DeliveryStore, EnvelopeRecord, FailureKind, NextStep,
+    DeliveryKey, DeliveryObserver, DeliveryStore, EnvelopeRecord, FailureKind, HeldClaim, NextStep,
     OpenDelivery, Subscription, SubscriptionRegistry,
 };
 use crate::retry::{AttemptResult, Decision, Jitter, Outcome, RetryRules, RetrySchedule};
@@ -37,14 +37,17 @@ pub const DEFAULT_CONCURRENCY: usize = 64;
 pub const DEFAULT_ENDPOINT_CONCURRENCY: usize = 4;
 
 /// Added to the timeouts to make a lease, so a slow attempt is never
-/// claimed twice at once.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+/// claimed twice at once, unless configured otherwise.
+pub const DEFAULT_LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// The longest the claim loop sleeps without looking at the store.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How often lapsed leases are returned to the queue.
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(5);
-/// How long to wait before claiming again after the store failed.
+/// How long to wait before claiming again after the store failed, and
+/// the first wait before recording an attempt again.
 const STORE_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest wait between tries to record an attempt.
+const MAX_STORE_BACKOFF: Duration = Duration::from_secs(5);
 
 const USER_AGENT: &str = concat!("titan-webhooks/", env!("CARGO_PKG_VERSION"));
 
@@ -62,6 +65,25 @@ pub struct Dispatched {
     pub envelope_id: String,
     /// The webhooks a delivery was queued for. Webhooks that do not want
     /// the envelope, and ones it was queued for already, are not listed.
+    pub webhooks: Vec<WebhookId>,
+}
+
+/// An envelope ready to queue; see [`Dispatcher::prepare`].
+///
+/// ```
+/// use titan_webhooks::transport::{EnvelopeRecord, Prepared};
+/// use titan_webhooks::{Envelope, TitanEvent};
+///
+/// let record = EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+/// let prepared = Prepared { record, webhooks: vec![42.into()] };
+/// assert_eq!(prepared.webhooks.len(), 1);
+/// # Ok::<(), titan_webhooks::DispatchError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The envelope, serialized once.
+    pub record: EnvelopeRecord,
+    /// The webhooks that want it.
     pub webhooks: Vec<WebhookId>,
 }
 
@@ -104,6 +126,7 @@ pub struct DispatcherBuilder<S> {
     proxy: Option<reqwest::Proxy>,
     lookup: Option<Arc<dyn Resolve>>,
     poll_interval: Duration,
+    lease_margin: Duration,
 }
 
 impl<S: DeliveryStore> DispatcherBuilder<S> {
@@ -205,6 +228,21 @@ impl<S: DeliveryStore> DispatcherBuilder<S> {
         self
     }
 
+    /// How much longer than the connect and request timeouts together a
+    /// claim lasts. Defaults to [`DEFAULT_LEASE_MARGIN`], 30 seconds.
+    ///
+    /// Leases are renewed while attempts run, so the margin only matters
+    /// when a dispatcher dies, or cannot record an attempt's outcome while
+    /// the first lease holds: the delivery waits this long, plus the
+    /// timeouts, before it is claimed again. Keep it above the longest
+    /// pause a dispatcher may suffer, so a live one never loses its claims,
+    /// and, with several machines, above how far their clocks may drift
+    /// apart.
+    pub fn lease_margin(mut self, margin: Duration) -> Self {
+        self.lease_margin = margin;
+        self
+    }
+
     /// Builds the dispatcher and its HTTP client.
     ///
     /// # Errors
@@ -232,7 +270,7 @@ impl<S: DeliveryStore> DispatcherBuilder<S> {
         let lease = self
             .connect_timeout
             .saturating_add(self.request_timeout)
-            .saturating_add(LEASE_MARGIN);
+            .saturating_add(self.lease_margin);
         Ok(Dispatcher {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -245,6 +283,7 @@ impl<S: DeliveryStore> DispatcherBuilder<S> {
                 concurrency: self.concurrency,
                 endpoint_concurrency: self.endpoint_concurrency,
                 endpoints: Mutex::new(HashMap::new()),
+                held: Mutex::new(HashMap::new()),
                 default_schedule: self.default_schedule,
                 jitter: self.jitter,
                 throttle_floor: self.throttle_floor,
@@ -327,6 +366,8 @@ struct Inner<S> {
     concurrency: usize,
     endpoint_concurrency: usize,
     endpoints: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
+    /// The claims whose attempts are running; only these are renewed.
+    held: Mutex<HashMap<DeliveryKey, u64>>,
     default_schedule: RetrySchedule,
     jitter: Jitter,
     throttle_floor: Option<Duration>,
@@ -368,6 +409,7 @@ impl<S: DeliveryStore> Dispatcher<S> {
             proxy: None,
             lookup: None,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            lease_margin: DEFAULT_LEASE_MARGIN,
         }
     }
 
@@ -384,6 +426,39 @@ impl<S: DeliveryStore> Dispatcher<S> {
     #[must_use]
     pub fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    /// Serializes `envelope` once and finds the subscriptions that want it:
+    /// enabled, and passing their event and session filter. Queue the
+    /// result with [`Dispatcher::dispatch`]'s store, or inside your own
+    /// database transaction with a durable store's `enqueue_in_tx` (the
+    /// transactional outbox).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use titan_webhooks::transport::{Dispatcher, MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
+    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+    /// assert!(prepared.webhooks.is_empty(), "no subscriptions yet");
+    /// # Ok::<(), titan_webhooks::DispatchError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DispatchError::InvalidId`] or [`DispatchError::Serialize`] for an
+    /// envelope that cannot be sent.
+    pub fn prepare<P: Serialize>(&self, envelope: &Envelope<P>) -> Result<Prepared, DispatchError> {
+        let record = EnvelopeRecord::from_envelope(envelope)?;
+        let webhooks = self
+            .inner
+            .subscriptions
+            .wanting(envelope)
+            .iter()
+            .map(|subscription| subscription.webhook().id().clone())
+            .collect();
+        Ok(Prepared { record, webhooks })
     }
 
     /// Queues `envelope` for every subscription that wants it: enabled, and
@@ -412,18 +487,11 @@ impl<S: DeliveryStore> Dispatcher<S> {
         &self,
         envelope: &Envelope<P>,
     ) -> Result<Dispatched, DispatchError> {
-        let record = EnvelopeRecord::from_envelope(envelope)?;
-        let wanted: Vec<WebhookId> = self
-            .inner
-            .subscriptions
-            .wanting(envelope)
-            .iter()
-            .map(|subscription| subscription.webhook().id().clone())
-            .collect();
-        let webhooks = if wanted.is_empty() {
-            Vec::new()
+        let Prepared { record, webhooks } = self.prepare(envelope)?;
+        let webhooks = if webhooks.is_empty() {
+            webhooks
         } else {
-            self.inner.store.enqueue(&record, &wanted).await?
+            self.inner.store.enqueue(&record, &webhooks).await?
         };
         for _ in webhooks.iter().take(self.inner.concurrency) {
             self.inner.wake.notify_one();
@@ -432,6 +500,22 @@ impl<S: DeliveryStore> Dispatcher<S> {
             envelope_id: record.id,
             webhooks,
         })
+    }
+
+    /// Tells the dispatcher to look for due work now rather than at its
+    /// next poll: after a redelivery, or after a transaction that queued
+    /// deliveries with `enqueue_in_tx` committed.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use titan_webhooks::transport::{Dispatcher, MemoryStore, SubscriptionRegistry};
+    ///
+    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
+    /// dispatcher.wake(); // harmless when nothing is due
+    /// # Ok::<(), titan_webhooks::DispatchError>(())
+    /// ```
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
     }
 
     /// Starts delivering on the current tokio runtime, until
@@ -516,10 +600,11 @@ impl<S: DeliveryStore> Inner<S> {
             }
             // Registered before looking, so a dispatch in between is not missed.
             let woken = self.wake.notified();
+            let queued_elsewhere = self.store.work_queued();
             let mut store_failed = false;
             let free = self.concurrency.saturating_sub(attempts.len());
             if free > 0 {
-                match self.claim(free).await {
+                match alongside(&mut attempts, self.claim(free)).await {
                     Ok(claimed) => {
                         attempts.extend(claimed.into_iter().map(|delivery| self.deliver(delivery)))
                     }
@@ -533,11 +618,12 @@ impl<S: DeliveryStore> Inner<S> {
             let pause = if store_failed {
                 STORE_BACKOFF
             } else {
-                self.pause().await
+                alongside(&mut attempts, self.pause()).await
             };
             tokio::select! {
                 Some(()) = attempts.next(), if !attempts.is_empty() => {}
                 () = woken, if room && !store_failed => {}
+                () = queued_elsewhere, if room && !store_failed => {}
                 () = tokio::time::sleep(pause), if room => {}
                 _ = stopped.changed() => {}
             }
@@ -571,9 +657,18 @@ impl<S: DeliveryStore> Inner<S> {
                 _ = stopped.changed() => return,
                 () = tokio::time::sleep(every) => {}
             }
+            let held = self.held_claims();
             if let Some(until) = SystemTime::now().checked_add(self.lease) {
-                if let Err(err) = self.store.renew_leases(&self.owner, until).await {
-                    tracing::warn!(error = %err, "could not renew leases");
+                match self.store.renew_leases(&self.owner, &held, until).await {
+                    Ok(renewed) if renewed < held.len() as u64 => {
+                        tracing::warn!(
+                            held = held.len(),
+                            renewed,
+                            "some leases lapsed while their attempts ran"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "could not renew leases"),
                 }
             }
             if let Err(err) = self.store.recover_expired(SystemTime::now()).await {
@@ -614,8 +709,19 @@ impl<S: DeliveryStore> Inner<S> {
         )
     }
 
+    fn held_claims(&self) -> Vec<HeldClaim> {
+        self.lock_held()
+            .iter()
+            .map(|(key, token)| HeldClaim {
+                key: key.clone(),
+                token: *token,
+            })
+            .collect()
+    }
+
     /// One claimed delivery, from the endpoint's slot to the store.
     async fn deliver(&self, delivery: ClaimedDelivery) {
+        let _held = Holding::new(self, &delivery);
         let span = tracing::info_span!(
             "webhook_attempt",
             delivery = %delivery.key.envelope_id,
@@ -664,15 +770,7 @@ impl<S: DeliveryStore> Inner<S> {
             next,
             detail: wire.detail,
         };
-        if let Err(err) = self
-            .store
-            .complete(delivery, Some(&record), completion)
-            .await
-        {
-            // The lease lapses and the delivery is attempted again: at
-            // least once, never silently lost.
-            tracing::warn!(error = %err, "could not record the attempt");
-        }
+        self.record(delivery, Some(&record), completion).await;
         self.observer.on_attempt(&record);
         if next == NextStep::Disabled {
             self.observer.on_disable(&delivery.key.webhook_id);
@@ -703,7 +801,10 @@ impl<S: DeliveryStore> Inner<S> {
             .classify(&Outcome::new(delivery.next_attempt(), result))
         {
             Decision::Success => (NextStep::Succeeded, Completion::Succeeded),
-            Decision::Retry(delay) => match SystemTime::now().checked_add(delay) {
+            Decision::Retry(delay) => match SystemTime::now()
+                .checked_add(delay)
+                .filter(|at| super::store::is_storable(*at))
+            {
                 Some(at) => (NextStep::RetryAt(at), Completion::Retry { at }),
                 None => (NextStep::GaveUp, Completion::Exhausted),
             },
@@ -731,14 +832,39 @@ impl<S: DeliveryStore> Inner<S> {
 
     async fn cancel(&self, delivery: &ClaimedDelivery, reason: CancelReason) {
         tracing::info!(%reason, "delivery cancelled");
-        if let Err(err) = self
-            .store
-            .complete(delivery, None, Completion::Cancelled)
-            .await
-        {
-            tracing::warn!(error = %err, "could not record the cancellation");
-        }
+        self.record(delivery, None, Completion::Cancelled).await;
         self.observer.on_cancel(&delivery.key, reason);
+    }
+
+    /// Records an outcome, trying again while the store fails and the
+    /// claim's first lease would still hold. Past that, the claim is no
+    /// longer renewed, so it lapses and the delivery is attempted again:
+    /// at least once, never silently lost.
+    async fn record(
+        &self,
+        delivery: &ClaimedDelivery,
+        attempt: Option<&DeliveryAttempt>,
+        next: Completion,
+    ) {
+        let mut backoff = STORE_BACKOFF;
+        loop {
+            let err = match self.store.complete(delivery, attempt, next).await {
+                Ok(()) => return,
+                Err(err @ crate::StoreError::LeaseLost) => err,
+                Err(err) => {
+                    let retry_at = SystemTime::now().checked_add(backoff);
+                    if retry_at.is_some_and(|at| !delivery.lease.is_expired_at(at)) {
+                        tracing::warn!(error = %err, "could not record the outcome; trying again");
+                        tokio::time::sleep(backoff).await;
+                        backoff = backoff.saturating_mul(2).min(MAX_STORE_BACKOFF);
+                        continue;
+                    }
+                    err
+                }
+            };
+            tracing::warn!(error = %err, "could not record the outcome; the delivery will be attempted again");
+            return;
+        }
     }
 
     /// Hands back the claims of attempts a shutdown stopped. A claim
@@ -758,6 +884,55 @@ impl<S: DeliveryStore> Inner<S> {
         self.endpoints
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<S> Inner<S> {
+    fn lock_held(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryKey, u64>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Marks a claim as held while its attempt runs, however that ends.
+struct Holding<'a, S> {
+    inner: &'a Inner<S>,
+    key: DeliveryKey,
+}
+
+impl<'a, S> Holding<'a, S> {
+    fn new(inner: &'a Inner<S>, delivery: &ClaimedDelivery) -> Self {
+        inner
+            .lock_held()
+            .insert(delivery.key.clone(), delivery.lease.token);
+        Self {
+            inner,
+            key: delivery.key.clone(),
+        }
+    }
+}
+
+impl<S> Drop for Holding<'_, S> {
+    fn drop(&mut self) {
+        self.inner.lock_held().remove(&self.key);
+    }
+}
+
+/// Awaits `work` while the attempts in flight keep running. An attempt may
+/// hold one of the store's connections while it records its outcome; if
+/// the driver stopped polling it to wait for a connection itself, neither
+/// would ever finish.
+async fn alongside<F, W>(attempts: &mut FuturesUnordered<F>, work: W) -> W::Output
+where
+    F: std::future::Future<Output = ()>,
+    W: std::future::Future,
+{
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            output = &mut work => return output,
+            Some(()) = attempts.next(), if !attempts.is_empty() => {}
+        }
     }
 }
 

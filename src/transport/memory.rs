@@ -1,14 +1,16 @@
 //! The in-memory delivery store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 
 use super::{
-    ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryState,
-    DeliveryStore, EnvelopeRecord, Lease, OpenDelivery,
+    AttemptRecord, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
+    DeliveryKey, DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord,
+    HeldClaim, Lease, OpenDelivery, QueueMetrics,
 };
 use crate::StoreError;
 use crate::subscription::WebhookId;
@@ -29,7 +31,8 @@ pub const DEFAULT_MEMORY_HISTORY: usize = 10_000;
 /// and attempts are remembered ([`DEFAULT_MEMORY_HISTORY`] each, or
 /// [`MemoryStore::with_history`]), so memory stays bounded while the
 /// process runs; an envelope dispatched again after its deliveries were
-/// forgotten is delivered again.
+/// forgotten is delivered again. A remembered finished delivery keeps its
+/// bytes, so it can be redelivered.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -73,19 +76,51 @@ struct State {
     sequence: u64,
     /// Finished slots, oldest first, to forget beyond the history.
     finished: VecDeque<usize>,
-    attempts: VecDeque<DeliveryAttempt>,
+    attempts: VecDeque<AttemptRecord>,
     /// Bumped on every claim, so a token is never reused for a slot.
     claims: u32,
+    /// The last sequence given to a delivery, and to an attempt.
+    last_delivery: u64,
+    last_attempt: u64,
 }
 
 #[derive(Debug)]
 struct Row {
     key: DeliveryKey,
+    sequence: u64,
+    envelope: Arc<EnvelopeInfo>,
     body: Bytes,
     state: DeliveryState,
     attempts: u32,
     next_attempt_at: SystemTime,
     lease: Option<Lease>,
+    updated_at: SystemTime,
+}
+
+/// What a listing shows of an envelope, shared by all the deliveries one
+/// enqueue made.
+#[derive(Debug)]
+struct EnvelopeInfo {
+    event: String,
+    session: String,
+    queued_at: SystemTime,
+}
+
+impl Row {
+    fn record(&self) -> DeliveryRecord {
+        DeliveryRecord {
+            sequence: self.sequence,
+            key: self.key.clone(),
+            event: self.envelope.event.clone(),
+            session: self.envelope.session.clone(),
+            state: self.state,
+            attempts: self.attempts,
+            next_attempt_at: matches!(self.state, DeliveryState::Pending | DeliveryState::Retry)
+                .then_some(self.next_attempt_at),
+            created_at: self.envelope.queued_at,
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 impl Default for MemoryStore {
@@ -154,7 +189,11 @@ impl MemoryStore {
     /// ```
     #[must_use]
     pub fn attempts(&self) -> Vec<DeliveryAttempt> {
-        self.lock().attempts.iter().cloned().collect()
+        self.lock()
+            .attempts
+            .iter()
+            .map(|record| record.attempt.clone())
+            .collect()
     }
 }
 
@@ -202,28 +241,47 @@ impl State {
 
     /// Remembers a finished slot, forgetting the oldest beyond `history`.
     fn finish(&mut self, slot: usize, history: usize) {
-        if let Some(row) = self.row_mut(slot) {
-            // Drop this delivery's share of the envelope's bytes; the last
-            // share frees them.
-            row.body = Bytes::new();
-        }
         self.finished.push_back(slot);
         while self.finished.len() > history {
             let Some(old) = self.finished.pop_front() else {
                 break;
             };
-            if let Some(row) = self.rows.get_mut(old).and_then(Option::take) {
-                self.index.remove(&row.key);
-                self.free.push(old);
-            }
+            self.forget(old);
+        }
+    }
+
+    /// Drops a slot's row. Its share of the envelope's bytes goes with it;
+    /// the last share frees them.
+    fn forget(&mut self, slot: usize) {
+        if let Some(row) = self.rows.get_mut(slot).and_then(Option::take) {
+            self.index.remove(&row.key);
+            self.free.push(slot);
         }
     }
 
     fn record(&mut self, attempt: &DeliveryAttempt, history: usize) {
-        self.attempts.push_back(attempt.clone());
+        self.last_attempt = self.last_attempt.saturating_add(1);
+        self.attempts.push_back(AttemptRecord {
+            sequence: self.last_attempt,
+            attempt: attempt.clone(),
+        });
         while self.attempts.len() > history {
             self.attempts.pop_front();
         }
+    }
+
+    /// Queues a finished slot again, as a fresh delivery due at `now`.
+    fn requeue(&mut self, slot: usize, now: SystemTime) -> bool {
+        let Some(row) = self.row_mut(slot).filter(|row| !row.state.is_open()) else {
+            return false;
+        };
+        row.state = DeliveryState::Pending;
+        row.attempts = 0;
+        row.next_attempt_at = now;
+        row.updated_at = now;
+        self.finished.retain(|finished| *finished != slot);
+        self.queue(slot, now);
+        true
     }
 
     /// Puts a claimed row back in the queue, as it was before the claim.
@@ -259,6 +317,11 @@ impl DeliveryStore for MemoryStore {
         webhooks: &[WebhookId],
     ) -> Result<Vec<WebhookId>, StoreError> {
         let now = SystemTime::now();
+        let info = Arc::new(EnvelopeInfo {
+            event: envelope.event.clone(),
+            session: envelope.session.clone(),
+            queued_at: now,
+        });
         let mut state = self.lock();
         let mut queued = Vec::new();
         for webhook in webhooks {
@@ -266,13 +329,18 @@ impl DeliveryStore for MemoryStore {
             if state.index.contains_key(&key) {
                 continue;
             }
+            state.last_delivery = state.last_delivery.saturating_add(1);
+            let sequence = state.last_delivery;
             let slot = state.insert(Row {
                 key: key.clone(),
+                sequence,
+                envelope: Arc::clone(&info),
                 body: envelope.body.clone(),
                 state: DeliveryState::Pending,
                 attempts: 0,
                 next_attempt_at: now,
                 lease: None,
+                updated_at: now,
             });
             state.index.insert(key, slot);
             state.queue(slot, now);
@@ -282,10 +350,7 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let until = request
-            .now
-            .checked_add(request.lease)
-            .ok_or(StoreError::TimeOutOfRange)?;
+        let until = request.lease_until()?;
         let mut state = self.lock();
         let mut picked = Vec::new();
         for (entry, slot) in &state.due {
@@ -313,6 +378,7 @@ impl DeliveryStore for MemoryStore {
             };
             row.state = DeliveryState::InFlight;
             row.lease = Some(lease.clone());
+            row.updated_at = request.now;
             claimed.push(ClaimedDelivery {
                 key: row.key.clone(),
                 attempts: row.attempts,
@@ -323,16 +389,21 @@ impl DeliveryStore for MemoryStore {
         Ok(claimed)
     }
 
-    async fn renew_leases(&self, owner: &str, until: SystemTime) -> Result<u64, StoreError> {
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        held: &[HeldClaim],
+        until: SystemTime,
+    ) -> Result<u64, StoreError> {
         let mut state = self.lock();
         let mut renewed = 0u64;
-        for lease in state
-            .rows
-            .iter_mut()
-            .flatten()
-            .filter_map(|row| row.lease.as_mut())
-        {
-            if lease.owner == owner {
+        for claim in held {
+            let lease = state
+                .row_mut(slot_of(claim.token))
+                .filter(|row| row.key == claim.key)
+                .and_then(|row| row.lease.as_mut())
+                .filter(|lease| lease.token == claim.token && lease.owner == owner);
+            if let Some(lease) = lease {
                 lease.until = until;
                 renewed = renewed.saturating_add(1);
             }
@@ -350,6 +421,7 @@ impl DeliveryStore for MemoryStore {
         let (slot, row) = state.held(delivery)?;
         row.lease = None;
         row.state = next.state();
+        row.updated_at = SystemTime::now();
         if attempt.is_some() {
             row.attempts = row.attempts.saturating_add(1);
         }
@@ -435,5 +507,160 @@ impl DeliveryStore for MemoryStore {
             .collect();
         open.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(open)
+    }
+}
+
+impl DeliveryAdmin for MemoryStore {
+    async fn list_deliveries(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let state = self.lock();
+        let mut rows: Vec<&Row> = state
+            .rows
+            .iter()
+            .flatten()
+            .filter(|row| query.matches(&row.key, row.state))
+            .filter(|row| {
+                query
+                    .before_sequence()
+                    .is_none_or(|before| row.sequence < before)
+            })
+            .collect();
+        rows.sort_unstable_by_key(|row| std::cmp::Reverse(row.sequence));
+        Ok(rows
+            .into_iter()
+            .take(query.limit_or_default())
+            .map(Row::record)
+            .collect())
+    }
+
+    async fn list_attempts(&self, query: &DeliveryQuery) -> Result<Vec<AttemptRecord>, StoreError> {
+        let state = self.lock();
+        let delivery_state = |key: &DeliveryKey| {
+            let slot = state.index.get(key)?;
+            state.row(*slot).map(|row| row.state)
+        };
+        Ok(state
+            .attempts
+            .iter()
+            .rev()
+            .filter(|record| {
+                query
+                    .before_sequence()
+                    .is_none_or(|before| record.sequence < before)
+            })
+            .filter(|record| {
+                let key = &record.attempt.key;
+                match query.state() {
+                    // A forgotten delivery's state is unknown, so it does not match.
+                    Some(_) => delivery_state(key).is_some_and(|now| query.matches(key, now)),
+                    None => query.matches(key, DeliveryState::Pending),
+                }
+            })
+            .take(query.limit_or_default())
+            .cloned()
+            .collect())
+    }
+
+    async fn redeliver(&self, key: &DeliveryKey, now: SystemTime) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let Some(slot) = state.index.get(key).copied() else {
+            return Ok(false);
+        };
+        Ok(state.requeue(slot, now))
+    }
+
+    async fn redeliver_exhausted(
+        &self,
+        finished: Range<SystemTime>,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let slots: Vec<usize> = state
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, row)| {
+                let row = row.as_ref()?;
+                (row.state == DeliveryState::Exhausted && finished.contains(&row.updated_at))
+                    .then_some(slot)
+            })
+            .collect();
+        let mut requeued = 0u64;
+        for slot in slots {
+            if state.requeue(slot, now) {
+                requeued = requeued.saturating_add(1);
+            }
+        }
+        Ok(requeued)
+    }
+
+    async fn cancel_webhook(
+        &self,
+        webhook: &WebhookId,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let waiting: Vec<usize> = state
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, row)| {
+                let row = row.as_ref()?;
+                (row.key.webhook_id == *webhook
+                    && matches!(row.state, DeliveryState::Pending | DeliveryState::Retry))
+                .then_some(slot)
+            })
+            .collect();
+        state.due.retain(|_, slot| !waiting.contains(slot));
+        for slot in &waiting {
+            if let Some(row) = state.row_mut(*slot) {
+                row.state = DeliveryState::Cancelled;
+                row.updated_at = now;
+            }
+            state.finish(*slot, self.history);
+        }
+        Ok(u64::try_from(waiting.len()).unwrap_or(u64::MAX))
+    }
+
+    async fn purge_succeeded(&self, finished_before: SystemTime) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let purged: Vec<usize> = state
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, row)| {
+                let row = row.as_ref()?;
+                (row.state == DeliveryState::Succeeded && row.updated_at < finished_before)
+                    .then_some(slot)
+            })
+            .collect();
+        let mut keys = Vec::with_capacity(purged.len());
+        for slot in &purged {
+            if let Some(row) = state.row(*slot) {
+                keys.push(row.key.clone());
+            }
+            state.forget(*slot);
+        }
+        state.finished.retain(|slot| !purged.contains(slot));
+        keys.sort_unstable();
+        state
+            .attempts
+            .retain(|record| keys.binary_search(&record.attempt.key).is_err());
+        Ok(u64::try_from(purged.len()).unwrap_or(u64::MAX))
+    }
+
+    async fn metrics(&self, now: SystemTime) -> Result<QueueMetrics, StoreError> {
+        let state = self.lock();
+        let mut metrics = QueueMetrics::default();
+        for row in state.rows.iter().flatten() {
+            metrics.add(row.state, 1);
+        }
+        metrics.oldest_due_age = state
+            .due
+            .first_key_value()
+            .and_then(|((due, _), _)| now.duration_since(*due).ok());
+        Ok(metrics)
     }
 }

@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+mod admin;
 mod attempt;
 mod dispatcher;
 mod memory;
@@ -31,9 +32,14 @@ mod registry;
 mod resolver;
 mod store;
 
+pub use admin::{
+    AttemptRecord, DEFAULT_LIST_LIMIT, DeliveryAdmin, DeliveryQuery, DeliveryRecord,
+    MAX_LIST_LIMIT, QueueMetrics,
+};
 pub use dispatcher::{
     DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT_CONCURRENCY,
-    DEFAULT_REQUEST_TIMEOUT, Dispatched, Dispatcher, DispatcherBuilder, Running, ShutdownReport,
+    DEFAULT_LEASE_MARGIN, DEFAULT_REQUEST_TIMEOUT, Dispatched, Dispatcher, DispatcherBuilder,
+    Prepared, Running, ShutdownReport,
 };
 pub use memory::{DEFAULT_MEMORY_HISTORY, MemoryStore};
 pub use record::{
@@ -43,5 +49,5 @@ pub use record::{
 pub use registry::{Subscription, SubscriptionRegistry};
 pub use store::{
     ClaimRequest, ClaimedDelivery, Completion, DeliveryKey, DeliveryState, DeliveryStore,
-    EnvelopeRecord, Lease, OpenDelivery,
+    EnvelopeRecord, HeldClaim, Lease, OpenDelivery,
 };

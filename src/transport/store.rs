@@ -232,6 +232,40 @@ impl Lease {
     }
 }
 
+/// A claim whose attempt is still running, as
+/// [`DeliveryStore::renew_leases`] extends it. Renewing only these, rather
+/// than everything an owner holds, lets a claim the dispatcher gave up on
+/// lapse and come back to the queue.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use titan_webhooks::transport::{ClaimedDelivery, DeliveryKey, HeldClaim, Lease};
+///
+/// let claimed = ClaimedDelivery {
+///     key: DeliveryKey::new("evt_1", 1.into()),
+///     attempts: 0,
+///     body: bytes::Bytes::new(),
+///     lease: Lease { owner: "w".into(), token: 7, until: SystemTime::now() },
+/// };
+/// assert_eq!(HeldClaim::from(&claimed).token, 7);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldClaim {
+    /// Which delivery.
+    pub key: DeliveryKey,
+    /// The token of the claim, as [`Lease::token`].
+    pub token: u64,
+}
+
+impl From<&ClaimedDelivery> for HeldClaim {
+    fn from(claimed: &ClaimedDelivery) -> Self {
+        Self {
+            key: claimed.key.clone(),
+            token: claimed.lease.token,
+        }
+    }
+}
+
 /// What a dispatcher asks a store for.
 ///
 /// ```
@@ -253,6 +287,29 @@ pub struct ClaimRequest<'a> {
     pub limit: usize,
     /// Webhooks not to claim for, because their endpoints are busy.
     pub skip: &'a [WebhookId],
+}
+
+impl ClaimRequest<'_> {
+    /// When the claims this request makes lapse unless renewed.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use titan_webhooks::transport::ClaimRequest;
+    ///
+    /// let now = SystemTime::UNIX_EPOCH;
+    /// let request = ClaimRequest { owner: "w", now, lease: Duration::from_secs(60), limit: 1, skip: &[] };
+    /// assert_eq!(request.lease_until()?, now + Duration::from_secs(60));
+    /// # Ok::<(), titan_webhooks::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::TimeOutOfRange`] if that time cannot be represented.
+    pub fn lease_until(&self) -> Result<SystemTime, StoreError> {
+        self.now
+            .checked_add(self.lease)
+            .ok_or(StoreError::TimeOutOfRange)
+    }
 }
 
 /// A delivery claimed under a lease, with what is needed to attempt it.
@@ -301,6 +358,13 @@ impl ClaimedDelivery {
     }
 }
 
+/// Whether a durable store, which keeps times as `i64` microseconds since
+/// the Unix epoch, can keep `at`.
+pub(crate) fn is_storable(at: SystemTime) -> bool {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .is_ok_and(|since| i64::try_from(since.as_micros()).is_ok())
+}
+
 /// The state a delivery moves to once an attempt is recorded.
 ///
 /// ```
@@ -312,7 +376,9 @@ impl ClaimedDelivery {
 pub enum Completion {
     /// Delivered.
     Succeeded,
-    /// Attempt again at this time.
+    /// Attempt again at this time. The dispatcher gives up instead of
+    /// scheduling a retry later than `i64::MAX` microseconds after the Unix
+    /// epoch (the year 294 247), the most a durable store's column holds.
     Retry {
         /// When the next attempt is due.
         at: SystemTime,
@@ -371,8 +437,8 @@ pub struct OpenDelivery {
 ///   still holds;
 /// - `complete` writes the attempt and the next state in one step, and only
 ///   if the caller still holds the lease;
-/// - `renew_leases` keeps a dispatcher's claims alive while it works, and
-///   `release_leases` hands them all back when it stops;
+/// - `renew_leases` keeps the claims whose attempts still run alive, and
+///   `release_leases` hands every claim back when the dispatcher stops;
 /// - `recover_expired` returns deliveries with lapsed leases to the queue.
 ///
 /// Time is passed in rather than read, so the contract can be tested.
@@ -391,11 +457,12 @@ pub trait DeliveryStore: Send + Sync + 'static {
         request: ClaimRequest<'_>,
     ) -> impl Future<Output = Result<Vec<ClaimedDelivery>, StoreError>> + Send;
 
-    /// Extends every lease `owner` holds to `until`, while its attempts
-    /// run, and says how many.
+    /// Extends to `until` each of `held` that `owner` still holds, and says
+    /// how many. A claim that lapsed or was taken over is left alone.
     fn renew_leases(
         &self,
         owner: &str,
+        held: &[HeldClaim],
         until: SystemTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
@@ -428,4 +495,12 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// Every delivery that is not finished.
     fn open_deliveries(&self)
     -> impl Future<Output = Result<Vec<OpenDelivery>, StoreError>> + Send;
+
+    /// Resolves when work may have been queued by someone the dispatcher
+    /// does not hear from directly, such as another process sharing the
+    /// store. The dispatcher also polls, so a store that cannot tell keeps
+    /// this default, which never resolves.
+    fn work_queued(&self) -> impl Future<Output = ()> + Send + '_ {
+        std::future::pending()
+    }
 }

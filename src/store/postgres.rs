@@ -1,0 +1,406 @@
+//! The Postgres delivery store.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::codec::{self, AttemptColumns, backend, micros};
+use super::shared::impl_shared_sql;
+use crate::StoreError;
+use crate::subscription::WebhookId;
+use crate::transport::{
+    ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryStore,
+    EnvelopeRecord, HeldClaim, OpenDelivery, Prepared,
+};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "deliveries",
+    include_str!("migrations/postgres/0001_deliveries.sql"),
+)];
+
+/// The channel on which the store announces queued work with `NOTIFY`, so
+/// idle dispatchers in other processes claim it at once.
+pub const NOTIFY_CHANNEL: &str = "titan_webhooks_deliveries";
+
+/// How many connections [`PostgresStore::connect`] opens at most, one of
+/// them held by the `LISTEN` task.
+const DEFAULT_POOL_SIZE: u32 = 10;
+/// How long the listener waits before listening again after it failed.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// A durable delivery store in Postgres, shared by sender processes on
+/// many machines.
+///
+/// - Dispatchers claim due deliveries with `FOR UPDATE SKIP LOCKED`, so
+///   two never claim the same delivery while its lease holds, and renew
+///   their leases while attempts run.
+/// - Leases are times from the clock of the machine that claims, compared
+///   with the clock of the machine that sweeps lapsed leases. Keep the
+///   machines' clocks in step (NTP) to well within the lease margin,
+///   [`DEFAULT_LEASE_MARGIN`](crate::transport::DEFAULT_LEASE_MARGIN) by
+///   default; a sweeper whose clock runs ahead by more could hand out a
+///   delivery whose attempt is still running.
+/// - Enqueueing sends a `NOTIFY` on [`NOTIFY_CHANNEL`] in the same
+///   transaction; every store listens and wakes its idle dispatchers when
+///   the transaction commits. The dispatcher's poll is the backstop for a
+///   notification lost while the listener reconnects.
+/// - The attempt and the delivery's next state are written in one
+///   statement that also releases the lease.
+///
+/// Create it inside a tokio runtime: it starts a task that listens for
+/// notifications until the last clone of the store is dropped.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use titan_webhooks::store::PostgresStore;
+/// use titan_webhooks::transport::{Dispatcher, SubscriptionRegistry};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = PostgresStore::connect("postgres://webhooks@db.internal/app").await?;
+/// let dispatcher = Dispatcher::builder(store, Arc::new(SubscriptionRegistry::new())).build()?;
+/// # let _ = dispatcher;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    queued: Arc<Notify>,
+    _listener: Arc<Listening>,
+}
+
+/// Stops the listening task with the last clone of the store.
+struct Listening(JoinHandle<()>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The pool's options hold the password, so they are not shown.
+        f.debug_struct("PostgresStore")
+            .field("connections", &self.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` with a pool of up to 10
+    /// connections, and brings the store's tables up to date.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the database cannot be reached or
+    /// migrated. The message never quotes the URL.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(DEFAULT_POOL_SIZE)
+            .connect(url)
+            .await
+            .map_err(backend)?;
+        Self::from_pool(pool).await
+    }
+
+    /// A store on a pool you configured, for example your application's,
+    /// so that [`PostgresStore::enqueue_in_tx`] shares its transactions.
+    /// Brings the store's tables up to date, all named `titan_webhooks_*`;
+    /// concurrent migrations from several processes are serialized by an
+    /// advisory lock. One connection of the pool is kept for `LISTEN`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the tables cannot be migrated or the
+    /// listener cannot connect.
+    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
+        codec::migrate(MIGRATIONS, &pool).await?;
+        let mut listener = PgListener::connect_with(&pool).await.map_err(backend)?;
+        listener.listen(NOTIFY_CHANNEL).await.map_err(backend)?;
+        let queued = Arc::new(Notify::new());
+        let task = tokio::spawn(listen(listener, Arc::clone(&queued)));
+        Ok(Self {
+            pool,
+            queued,
+            _listener: Arc::new(Listening(task)),
+        })
+    }
+
+    /// The pool the store uses.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Queues `prepared` inside your transaction on `connection`: the
+    /// deliveries exist if and only if the transaction commits, and idle
+    /// dispatchers are notified when it does. Returns the webhooks that
+    /// were not queued already.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use titan_webhooks::store::PostgresStore;
+    /// # use titan_webhooks::transport::{Dispatcher, SubscriptionRegistry};
+    /// # use titan_webhooks::{Envelope, TitanEvent};
+    /// # async fn run(store: PostgresStore, dispatcher: Dispatcher<PostgresStore>) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut tx = store.pool().begin().await?;
+    /// sqlx::query("UPDATE orders SET paid = true WHERE id = $1").bind(7_i64).execute(&mut *tx).await?;
+    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::MessageReceived, "default", ()))?;
+    /// store.enqueue_in_tx(&mut tx, &prepared).await?;
+    /// tx.commit().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the statement fails; roll the
+    /// transaction back then.
+    pub async fn enqueue_in_tx(
+        &self,
+        connection: &mut PgConnection,
+        prepared: &Prepared,
+    ) -> Result<Vec<WebhookId>, StoreError> {
+        insert(connection, &prepared.record, &prepared.webhooks).await
+    }
+
+    async fn announce(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(NOTIFY_CHANNEL)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// Wakes idle dispatchers on every notification, and after the listener
+/// reconnected, since notifications sent meanwhile are lost.
+async fn listen(mut listener: PgListener, queued: Arc<Notify>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(_)) | Ok(None) => queued.notify_waiters(),
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(err) => {
+                tracing::warn!(error = %backend(err), "listening for queued deliveries failed");
+                tokio::time::sleep(LISTEN_RETRY).await;
+                queued.notify_waiters();
+            }
+        }
+    }
+}
+
+/// Stores the envelope once, queues a delivery per new webhook and
+/// notifies, in one statement.
+async fn insert(
+    connection: &mut PgConnection,
+    envelope: &EnvelopeRecord,
+    webhooks: &[WebhookId],
+) -> Result<Vec<WebhookId>, StoreError> {
+    if webhooks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let webhooks: Vec<String> = webhooks.iter().map(codec::webhook_column).collect();
+    // The no-op update locks an existing envelope row: a purge deleting
+    // it at the same time waits for this transaction, then fails on the
+    // foreign key instead of deleting the envelope under new deliveries.
+    let rows = sqlx::query(
+        "WITH envelope AS (
+             INSERT INTO titan_webhooks_envelopes (id, event, session, body, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET event = titan_webhooks_envelopes.event
+             RETURNING id
+         ), queued AS (
+             INSERT INTO titan_webhooks_deliveries
+                 (envelope_id, webhook_id, state, next_attempt_at, created_at, updated_at)
+             SELECT envelope.id, webhook, 'pending', $5, $5, $5
+             FROM envelope, UNNEST($6::TEXT[]) AS webhook
+             ON CONFLICT (envelope_id, webhook_id) DO NOTHING
+             RETURNING envelope_id, webhook_id
+         )
+         SELECT queued.envelope_id, queued.webhook_id
+         FROM queued, LATERAL (SELECT pg_notify($7, '')) AS notified",
+    )
+    .bind(&envelope.id)
+    .bind(&envelope.event)
+    .bind(&envelope.session)
+    .bind(&envelope.body[..])
+    .bind(micros(SystemTime::now())?)
+    .bind(&webhooks)
+    .bind(NOTIFY_CHANNEL)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(backend)?;
+    rows.iter()
+        .map(|row| codec::key(row).map(|key| key.webhook_id))
+        .collect()
+}
+
+impl DeliveryStore for PostgresStore {
+    async fn enqueue(
+        &self,
+        envelope: &EnvelopeRecord,
+        webhooks: &[WebhookId],
+    ) -> Result<Vec<WebhookId>, StoreError> {
+        let mut connection = self.pool.acquire().await.map_err(backend)?;
+        insert(&mut connection, envelope, webhooks).await
+    }
+
+    async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let until = request.lease_until()?;
+        let skip: Vec<String> = request.skip.iter().map(codec::webhook_column).collect();
+        let rows = sqlx::query(
+            "WITH picked AS (
+                 SELECT id FROM titan_webhooks_deliveries
+                 WHERE state IN ('pending', 'retry') AND next_attempt_at <= $3
+                   AND NOT (webhook_id = ANY($4))
+                 ORDER BY next_attempt_at, id
+                 LIMIT $5
+                 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE titan_webhooks_deliveries AS d
+             SET state = 'in_flight', lease_owner = $1, lease_until = $2,
+                 lease_token = d.lease_token + 1, updated_at = $3
+             FROM picked, titan_webhooks_envelopes AS e
+             WHERE d.id = picked.id AND e.id = d.envelope_id
+             RETURNING d.envelope_id, d.webhook_id, d.attempts, d.lease_token, e.body",
+        )
+        .bind(request.owner)
+        .bind(micros(until)?)
+        .bind(micros(request.now)?)
+        .bind(&skip)
+        .bind(codec::limit(request.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| codec::claimed(row, request.owner, until))
+            .collect()
+    }
+
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        held: &[HeldClaim],
+        until: SystemTime,
+    ) -> Result<u64, StoreError> {
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let envelopes: Vec<&str> = held
+            .iter()
+            .map(|claim| claim.key.envelope_id.as_str())
+            .collect();
+        let webhooks: Vec<String> = held
+            .iter()
+            .map(|claim| codec::webhook_column(&claim.key.webhook_id))
+            .collect();
+        // A token beyond i64 was never handed out, so it matches nothing.
+        let tokens: Vec<i64> = held
+            .iter()
+            .map(|claim| i64::try_from(claim.token).unwrap_or(-1))
+            .collect();
+        let done = sqlx::query(
+            "UPDATE titan_webhooks_deliveries AS d SET lease_until = $2
+             FROM unnest($3::text[], $4::text[], $5::bigint[]) AS claim(envelope_id, webhook_id, token)
+             WHERE d.envelope_id = claim.envelope_id AND d.webhook_id = claim.webhook_id
+               AND d.lease_token = claim.token AND d.state = 'in_flight' AND d.lease_owner = $1",
+        )
+        .bind(owner)
+        .bind(micros(until)?)
+        .bind(&envelopes)
+        .bind(&webhooks)
+        .bind(&tokens)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn complete(
+        &self,
+        delivery: &ClaimedDelivery,
+        attempt: Option<&DeliveryAttempt>,
+        next: Completion,
+    ) -> Result<(), StoreError> {
+        let retry_at = match next {
+            Completion::Retry { at } => Some(micros(at)?),
+            Completion::Succeeded | Completion::Exhausted | Completion::Cancelled => None,
+        };
+        let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
+        let now = micros(SystemTime::now())?;
+        let webhook = codec::webhook_column(&delivery.key.webhook_id);
+        let attempt = attempt.map(AttemptColumns::new).transpose()?;
+        let sql = if attempt.is_some() {
+            "WITH released AS (
+                 UPDATE titan_webhooks_deliveries
+                 SET state = $1, attempts = attempts + 1,
+                     next_attempt_at = COALESCE($2, next_attempt_at),
+                     lease_owner = NULL, lease_until = NULL, updated_at = $3
+                 WHERE envelope_id = $4 AND webhook_id = $5 AND lease_token = $6
+                   AND state = 'in_flight'
+                 RETURNING id
+             )
+             INSERT INTO titan_webhooks_attempts
+                 (delivery_id, attempt, started_at, latency_us, status, failure,
+                  response_body, response_truncated, location, remote_ip, next,
+                  next_attempt_at, detail)
+             SELECT released.id, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18
+             FROM released"
+        } else {
+            "UPDATE titan_webhooks_deliveries
+             SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at),
+                 lease_owner = NULL, lease_until = NULL, updated_at = $3
+             WHERE envelope_id = $4 AND webhook_id = $5 AND lease_token = $6
+               AND state = 'in_flight'"
+        };
+        let released = sqlx::query(sql)
+            .bind(next.state().as_str())
+            .bind(retry_at)
+            .bind(now)
+            .bind(&delivery.key.envelope_id)
+            .bind(webhook)
+            .bind(token);
+        let released = match &attempt {
+            Some(attempt) => codec::bind_attempt(released, attempt),
+            None => released,
+        };
+        let done = released.execute(&self.pool).await.map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(())
+    }
+
+    async fn release_leases(&self, owner: &str) -> Result<Vec<DeliveryKey>, StoreError> {
+        self.shared_release_leases(owner).await
+    }
+
+    async fn recover_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let recovered = self.shared_recover_expired(now).await?;
+        if recovered > 0 {
+            self.announce().await?;
+        }
+        Ok(recovered)
+    }
+
+    async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
+        self.shared_next_due().await
+    }
+
+    async fn open_deliveries(&self) -> Result<Vec<OpenDelivery>, StoreError> {
+        self.shared_open_deliveries().await
+    }
+
+    fn work_queued(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.queued.notified()
+    }
+}
+
+impl_shared_sql!(PostgresStore, sqlx::postgres::PgRow);

@@ -1,0 +1,329 @@
+//! The statements both SQL stores run unchanged. They use `$n` parameters
+//! and `CAST`, which SQLite and Postgres both read, and are expanded once
+//! per store so each runs on its own pool type.
+
+/// A listing's SQL: the filters that pick an index, then the shared ones.
+macro_rules! listing {
+    ($select:literal, $order:literal, $filter:literal) => {
+        concat!(
+            $select,
+            " WHERE ",
+            $filter,
+            " AND (CAST($3 AS TEXT) IS NULL OR d.state = $3) AND ",
+            $order,
+            " < $4 ORDER BY ",
+            $order,
+            " DESC LIMIT $5"
+        )
+    };
+}
+
+macro_rules! deliveries_sql {
+    ($filter:literal) => {
+        listing!(
+            "SELECT d.id, d.envelope_id, d.webhook_id, e.event, e.session, d.state, d.attempts,
+                    d.next_attempt_at, d.created_at, d.updated_at
+             FROM titan_webhooks_deliveries AS d
+             JOIN titan_webhooks_envelopes AS e ON e.id = d.envelope_id",
+            "d.id",
+            $filter
+        )
+    };
+}
+
+macro_rules! attempts_sql {
+    ($filter:literal) => {
+        listing!(
+            "SELECT a.id, d.envelope_id, d.webhook_id, a.attempt, a.started_at, a.latency_us,
+                    a.status, a.failure, a.response_body, a.response_truncated, a.location,
+                    a.remote_ip, a.next, a.next_attempt_at, a.detail
+             FROM titan_webhooks_attempts AS a
+             JOIN titan_webhooks_deliveries AS d ON d.id = a.delivery_id",
+            "a.id",
+            $filter
+        )
+    };
+}
+
+/// The listing for `query`, written so the filters it has can use an
+/// index: by envelope, by webhook, or neither.
+pub(crate) fn listing_sql(
+    query: &crate::transport::DeliveryQuery,
+    deliveries: bool,
+) -> &'static str {
+    match (
+        query.envelope().is_some(),
+        query.webhook().is_some(),
+        deliveries,
+    ) {
+        (true, _, true) => deliveries_sql!(
+            "d.envelope_id = $2 AND (CAST($1 AS TEXT) IS NULL OR d.webhook_id = $1)"
+        ),
+        (false, true, true) => deliveries_sql!("d.webhook_id = $1 AND CAST($2 AS TEXT) IS NULL"),
+        (false, false, true) => {
+            deliveries_sql!("CAST($1 AS TEXT) IS NULL AND CAST($2 AS TEXT) IS NULL")
+        }
+        (true, _, false) => {
+            attempts_sql!("d.envelope_id = $2 AND (CAST($1 AS TEXT) IS NULL OR d.webhook_id = $1)")
+        }
+        (false, true, false) => attempts_sql!("d.webhook_id = $1 AND CAST($2 AS TEXT) IS NULL"),
+        (false, false, false) => {
+            attempts_sql!("CAST($1 AS TEXT) IS NULL AND CAST($2 AS TEXT) IS NULL")
+        }
+    }
+}
+
+/// Implements what the SQL stores share: the [`DeliveryAdmin`] operations,
+/// and the lease upkeep and queue reads of [`DeliveryStore`] as inherent
+/// `shared_*` methods the store's own impl calls. The store provides
+/// `self.pool` and `async fn announce(&self) -> Result<(), StoreError>`,
+/// which tells other processes that work was queued; `codec` must be in
+/// scope where it expands.
+///
+/// [`DeliveryAdmin`]: crate::transport::DeliveryAdmin
+/// [`DeliveryStore`]: crate::transport::DeliveryStore
+macro_rules! impl_shared_sql {
+    ($store:ty, $row:ty) => {
+        impl $store {
+            async fn shared_release_leases(
+                &self,
+                owner: &str,
+            ) -> Result<Vec<crate::transport::DeliveryKey>, crate::StoreError> {
+                let rows = sqlx::query(
+                    "UPDATE titan_webhooks_deliveries
+                     SET state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retry' END,
+                         lease_owner = NULL, lease_until = NULL, updated_at = $2
+                     WHERE state = 'in_flight' AND lease_owner = $1
+                     RETURNING envelope_id, webhook_id",
+                )
+                .bind(owner)
+                .bind(codec::micros(std::time::SystemTime::now())?)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                if !rows.is_empty() {
+                    self.announce().await?;
+                }
+                rows.iter().map(codec::key).collect()
+            }
+
+            async fn shared_recover_expired(
+                &self,
+                now: std::time::SystemTime,
+            ) -> Result<u64, crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE titan_webhooks_deliveries
+                     SET state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retry' END,
+                         lease_owner = NULL, lease_until = NULL, updated_at = $1
+                     WHERE state = 'in_flight' AND lease_until < $1",
+                )
+                .bind(codec::micros(now)?)
+                .execute(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn shared_next_due(
+                &self,
+            ) -> Result<Option<std::time::SystemTime>, crate::StoreError> {
+                let earliest: Option<i64> = sqlx::query_scalar(
+                    "SELECT MIN(next_attempt_at) FROM titan_webhooks_deliveries
+                     WHERE state IN ('pending', 'retry')",
+                )
+                .fetch_one(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                earliest
+                    .map(|micros| codec::time_at("next_attempt_at", micros))
+                    .transpose()
+            }
+
+            async fn shared_open_deliveries(
+                &self,
+            ) -> Result<Vec<crate::transport::OpenDelivery>, crate::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT envelope_id, webhook_id, state, attempts, next_attempt_at
+                     FROM titan_webhooks_deliveries
+                     WHERE state IN ('pending', 'in_flight', 'retry')",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                let mut open = rows
+                    .iter()
+                    .map(codec::open_delivery)
+                    .collect::<Result<Vec<_>, _>>()?;
+                open.sort_by(|a, b| a.key.cmp(&b.key));
+                Ok(open)
+            }
+
+            async fn listing(
+                &self,
+                query: &crate::transport::DeliveryQuery,
+                deliveries: bool,
+            ) -> Result<Vec<$row>, crate::StoreError> {
+                sqlx::query(super::shared::listing_sql(query, deliveries))
+                    .bind(query.webhook().map(codec::webhook_column))
+                    .bind(query.envelope())
+                    .bind(query.state().map(|state| state.as_str()))
+                    .bind(codec::before_id(query.before_sequence()))
+                    .bind(codec::limit(query.limit_or_default()))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(codec::backend)
+            }
+        }
+
+        impl crate::transport::DeliveryAdmin for $store {
+            async fn list_deliveries(
+                &self,
+                query: &crate::transport::DeliveryQuery,
+            ) -> Result<Vec<crate::transport::DeliveryRecord>, crate::StoreError> {
+                let rows = self.listing(query, true).await?;
+                rows.iter().map(codec::delivery_record).collect()
+            }
+
+            async fn list_attempts(
+                &self,
+                query: &crate::transport::DeliveryQuery,
+            ) -> Result<Vec<crate::transport::AttemptRecord>, crate::StoreError> {
+                let rows = self.listing(query, false).await?;
+                rows.iter().map(codec::attempt_record).collect()
+            }
+
+            async fn redeliver(
+                &self,
+                key: &crate::transport::DeliveryKey,
+                now: std::time::SystemTime,
+            ) -> Result<bool, crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE titan_webhooks_deliveries
+                     SET state = 'pending', attempts = 0, next_attempt_at = $3,
+                         lease_token = lease_token + 1, updated_at = $3
+                     WHERE envelope_id = $1 AND webhook_id = $2
+                       AND state IN ('succeeded', 'exhausted', 'cancelled')",
+                )
+                .bind(&key.envelope_id)
+                .bind(codec::webhook_column(&key.webhook_id))
+                .bind(codec::micros(now)?)
+                .execute(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                let requeued = done.rows_affected() > 0;
+                if requeued {
+                    self.announce().await?;
+                }
+                Ok(requeued)
+            }
+
+            async fn redeliver_exhausted(
+                &self,
+                finished: std::ops::Range<std::time::SystemTime>,
+                now: std::time::SystemTime,
+            ) -> Result<u64, crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE titan_webhooks_deliveries
+                     SET state = 'pending', attempts = 0, next_attempt_at = $3,
+                         lease_token = lease_token + 1, updated_at = $3
+                     WHERE state = 'exhausted' AND updated_at >= $1 AND updated_at < $2",
+                )
+                .bind(codec::micros(finished.start)?)
+                .bind(codec::micros(finished.end)?)
+                .bind(codec::micros(now)?)
+                .execute(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                if done.rows_affected() > 0 {
+                    self.announce().await?;
+                }
+                Ok(done.rows_affected())
+            }
+
+            async fn cancel_webhook(
+                &self,
+                webhook: &crate::subscription::WebhookId,
+                now: std::time::SystemTime,
+            ) -> Result<u64, crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE titan_webhooks_deliveries SET state = 'cancelled', updated_at = $2
+                     WHERE webhook_id = $1 AND state IN ('pending', 'retry')",
+                )
+                .bind(codec::webhook_column(webhook))
+                .bind(codec::micros(now)?)
+                .execute(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn purge_succeeded(
+                &self,
+                finished_before: std::time::SystemTime,
+            ) -> Result<u64, crate::StoreError> {
+                let before = codec::micros(finished_before)?;
+                let mut tx = self.pool.begin().await.map_err(codec::backend)?;
+                sqlx::query(
+                    "DELETE FROM titan_webhooks_attempts WHERE delivery_id IN (
+                         SELECT id FROM titan_webhooks_deliveries
+                         WHERE state = 'succeeded' AND updated_at < $1)",
+                )
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(codec::backend)?;
+                let purged = sqlx::query(
+                    "DELETE FROM titan_webhooks_deliveries
+                     WHERE state = 'succeeded' AND updated_at < $1",
+                )
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(codec::backend)?;
+                sqlx::query(
+                    "DELETE FROM titan_webhooks_envelopes WHERE NOT EXISTS (
+                         SELECT 1 FROM titan_webhooks_deliveries AS d
+                         WHERE d.envelope_id = titan_webhooks_envelopes.id)",
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(codec::backend)?;
+                tx.commit().await.map_err(codec::backend)?;
+                Ok(purged.rows_affected())
+            }
+
+            async fn metrics(
+                &self,
+                now: std::time::SystemTime,
+            ) -> Result<crate::transport::QueueMetrics, crate::StoreError> {
+                use codec::Columns as _;
+
+                let mut metrics = crate::transport::QueueMetrics::default();
+                let rows = sqlx::query(
+                    "SELECT state, COUNT(*) AS count FROM titan_webhooks_deliveries GROUP BY state",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                for row in &rows {
+                    if let Some(state) = crate::transport::DeliveryState::parse(&row.text("state")?)
+                    {
+                        metrics.add(state, codec::count(row.int("count")?));
+                    }
+                }
+                let earliest: Option<i64> = sqlx::query_scalar(
+                    "SELECT MIN(next_attempt_at) FROM titan_webhooks_deliveries
+                     WHERE state IN ('pending', 'retry') AND next_attempt_at <= $1",
+                )
+                .bind(codec::micros(now)?)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(codec::backend)?;
+                metrics.oldest_due_age = codec::due_age(now, earliest);
+                Ok(metrics)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_shared_sql;

@@ -1,0 +1,407 @@
+//! The SQLite delivery store.
+
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+
+use super::codec::{self, AttemptColumns, backend, micros};
+use super::shared::impl_shared_sql;
+use crate::StoreError;
+use crate::subscription::WebhookId;
+use crate::transport::{
+    ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryStore,
+    EnvelopeRecord, HeldClaim, OpenDelivery, Prepared,
+};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "deliveries",
+    include_str!("migrations/sqlite/0001_deliveries.sql"),
+)];
+
+/// How long a statement waits for another connection's write to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A durable delivery store in one SQLite file, for a sender on one
+/// machine. Pending deliveries and scheduled retries survive a crash or a
+/// restart: the next dispatcher on the same file picks them up.
+///
+/// [`SqliteStore::open`] uses WAL mode and `synchronous = FULL`: once
+/// `enqueue` or a completion returns, it survives a crash of the process
+/// and of the machine. `synchronous = NORMAL` (see
+/// [`SqliteStore::connect_options`]) is faster and survives a crash of the
+/// process, but a power loss may undo the last transactions, so a delivery
+/// may be sent again or an enqueue may be lost.
+///
+/// [`SqliteStore::open`] keeps one connection, as SQLite allows one writer
+/// at a time (a pool you pass to [`SqliteStore::from_pool`] keeps its own
+/// size). Claims take the write lock with `BEGIN IMMEDIATE` and one
+/// `UPDATE … RETURNING`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use titan_webhooks::store::SqliteStore;
+/// use titan_webhooks::transport::{Dispatcher, SubscriptionRegistry};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("webhooks.db");
+/// let store = SqliteStore::open(&path).await?;
+/// let dispatcher = Dispatcher::builder(store, Arc::new(SubscriptionRegistry::new())).build()?;
+/// # let _ = dispatcher;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("connections", &self.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// The options [`SqliteStore::open`] uses for the file at `path`:
+    /// created if missing, WAL mode, `synchronous = FULL`, foreign keys on,
+    /// and a 5 second busy timeout. Change them and pass them to
+    /// [`SqliteStore::open_with`].
+    ///
+    /// ```
+    /// use sqlx::sqlite::SqliteSynchronous;
+    /// use titan_webhooks::store::SqliteStore;
+    ///
+    /// let faster = SqliteStore::connect_options("webhooks.db").synchronous(SqliteSynchronous::Normal);
+    /// # let _ = faster;
+    /// ```
+    #[must_use]
+    pub fn connect_options(path: impl AsRef<Path>) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+    }
+
+    /// Opens (creating it if needed) the store in the SQLite file at
+    /// `path`, with [`SqliteStore::connect_options`], and brings its tables
+    /// up to date.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the file cannot be opened or migrated.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(Self::connect_options(path)).await
+    }
+
+    /// Opens the store with your own options, and brings its tables up to
+    /// date.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the database cannot be opened or migrated.
+    pub async fn open_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Self::from_pool(pool).await
+    }
+
+    /// A store on a pool you configured, for example your application's,
+    /// so that [`SqliteStore::enqueue_in_tx`] shares its transactions.
+    /// Brings the store's tables up to date; they are all named
+    /// `titan_webhooks_*`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the tables cannot be migrated.
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
+        codec::migrate(MIGRATIONS, &pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The pool the store uses.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = titan_webhooks::store::SqliteStore::open(dir.path().join("webhooks.db")).await?;
+    /// let mut tx = store.pool().begin().await?;
+    /// # tx.commit().await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Queues `prepared` inside your transaction on `connection`: the
+    /// deliveries exist if and only if the transaction commits. Returns
+    /// the webhooks that were not queued already. Call
+    /// [`Dispatcher::wake`](crate::transport::Dispatcher::wake) after the
+    /// commit for an immediate attempt; otherwise the next poll finds them.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use titan_webhooks::store::SqliteStore;
+    /// use titan_webhooks::transport::{Dispatcher, SubscriptionRegistry};
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = SqliteStore::open(dir.path().join("app.db")).await?;
+    /// let dispatcher = Dispatcher::builder(store.clone(), Arc::new(SubscriptionRegistry::new())).build()?;
+    ///
+    /// let mut tx = store.pool().begin().await?;
+    /// // ... your own writes on `tx` ...
+    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::MessageReceived, "default", ()))?;
+    /// store.enqueue_in_tx(&mut tx, &prepared).await?;
+    /// tx.commit().await?;
+    /// dispatcher.wake();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if a statement fails; roll the transaction
+    /// back then.
+    pub async fn enqueue_in_tx(
+        &self,
+        connection: &mut SqliteConnection,
+        prepared: &Prepared,
+    ) -> Result<Vec<WebhookId>, StoreError> {
+        insert(connection, &prepared.record, &prepared.webhooks).await
+    }
+
+    /// Other processes on the same file poll; there is no one to tell.
+    #[allow(clippy::unused_async)]
+    async fn announce(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Begins a transaction that takes the write lock at once, so it never
+    /// fails half-way on a lock another connection holds.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)
+    }
+}
+
+/// Webhook ids as one JSON array of their stored forms, for `json_each`.
+/// `[[envelope id, webhook column, token], ...]`, for `json_each`.
+fn held_claims_json(held: &[HeldClaim]) -> String {
+    serde_json::Value::from(
+        held.iter()
+            .map(|claim| {
+                serde_json::json!([
+                    claim.key.envelope_id,
+                    codec::webhook_column(&claim.key.webhook_id),
+                    claim.token
+                ])
+            })
+            .collect::<Vec<_>>(),
+    )
+    .to_string()
+}
+
+fn webhook_columns_json(ids: &[WebhookId]) -> String {
+    serde_json::Value::from(ids.iter().map(codec::webhook_column).collect::<Vec<_>>()).to_string()
+}
+
+async fn insert(
+    connection: &mut SqliteConnection,
+    envelope: &EnvelopeRecord,
+    webhooks: &[WebhookId],
+) -> Result<Vec<WebhookId>, StoreError> {
+    if webhooks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = micros(SystemTime::now())?;
+    sqlx::query(
+        "INSERT INTO titan_webhooks_envelopes (id, event, session, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&envelope.id)
+    .bind(&envelope.event)
+    .bind(&envelope.session)
+    .bind(&envelope.body[..])
+    .bind(now)
+    .execute(&mut *connection)
+    .await
+    .map_err(backend)?;
+    let queued = sqlx::query(
+        "INSERT INTO titan_webhooks_deliveries
+             (envelope_id, webhook_id, state, next_attempt_at, created_at, updated_at)
+         SELECT ?1, value, 'pending', ?2, ?2, ?2 FROM json_each(?3) WHERE true
+         ON CONFLICT (envelope_id, webhook_id) DO NOTHING
+         RETURNING envelope_id, webhook_id",
+    )
+    .bind(&envelope.id)
+    .bind(now)
+    .bind(webhook_columns_json(webhooks))
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(backend)?;
+    queued
+        .iter()
+        .map(|row| codec::key(row).map(|key| key.webhook_id))
+        .collect()
+}
+
+impl DeliveryStore for SqliteStore {
+    async fn enqueue(
+        &self,
+        envelope: &EnvelopeRecord,
+        webhooks: &[WebhookId],
+    ) -> Result<Vec<WebhookId>, StoreError> {
+        let mut tx = self.write().await?;
+        let queued = insert(&mut tx, envelope, webhooks).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(queued)
+    }
+
+    async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let until = request.lease_until()?;
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(
+            "UPDATE titan_webhooks_deliveries
+             SET state = 'in_flight', lease_owner = ?1, lease_until = ?2,
+                 lease_token = lease_token + 1, updated_at = ?3
+             WHERE id IN (
+                 SELECT id FROM titan_webhooks_deliveries
+                 WHERE state IN ('pending', 'retry') AND next_attempt_at <= ?3
+                   AND webhook_id NOT IN (SELECT value FROM json_each(?4))
+                 ORDER BY next_attempt_at, id
+                 LIMIT ?5)
+             RETURNING envelope_id, webhook_id, attempts, lease_token,
+                 (SELECT body FROM titan_webhooks_envelopes AS envelope
+                  WHERE envelope.id = titan_webhooks_deliveries.envelope_id) AS body",
+        )
+        .bind(request.owner)
+        .bind(micros(until)?)
+        .bind(micros(request.now)?)
+        .bind(webhook_columns_json(request.skip))
+        .bind(codec::limit(request.limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        rows.iter()
+            .map(|row| codec::claimed(row, request.owner, until))
+            .collect()
+    }
+
+    async fn renew_leases(
+        &self,
+        owner: &str,
+        held: &[HeldClaim],
+        until: SystemTime,
+    ) -> Result<u64, StoreError> {
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE titan_webhooks_deliveries SET lease_until = ?2
+             WHERE state = 'in_flight' AND lease_owner = ?1 AND id IN (
+                 SELECT delivery.id FROM json_each(?3) AS claim
+                 JOIN titan_webhooks_deliveries AS delivery
+                   ON delivery.envelope_id = json_extract(claim.value, '$[0]')
+                  AND delivery.webhook_id = json_extract(claim.value, '$[1]')
+                  AND delivery.lease_token = json_extract(claim.value, '$[2]'))",
+        )
+        .bind(owner)
+        .bind(micros(until)?)
+        .bind(held_claims_json(held))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn complete(
+        &self,
+        delivery: &ClaimedDelivery,
+        attempt: Option<&DeliveryAttempt>,
+        next: Completion,
+    ) -> Result<(), StoreError> {
+        let attempt = attempt.map(AttemptColumns::new).transpose()?;
+        let retry_at = match next {
+            Completion::Retry { at } => Some(micros(at)?),
+            Completion::Succeeded | Completion::Exhausted | Completion::Cancelled => None,
+        };
+        let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
+        let mut tx = self.write().await?;
+        let held: Option<i64> = sqlx::query_scalar(
+            "UPDATE titan_webhooks_deliveries
+             SET state = ?1, attempts = attempts + ?2,
+                 next_attempt_at = COALESCE(?3, next_attempt_at),
+                 lease_owner = NULL, lease_until = NULL, updated_at = ?4
+             WHERE envelope_id = ?5 AND webhook_id = ?6 AND lease_token = ?7
+               AND state = 'in_flight'
+             RETURNING id",
+        )
+        .bind(next.state().as_str())
+        .bind(i64::from(attempt.is_some()))
+        .bind(retry_at)
+        .bind(micros(SystemTime::now())?)
+        .bind(&delivery.key.envelope_id)
+        .bind(codec::webhook_column(&delivery.key.webhook_id))
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(delivery_id) = held else {
+            return Err(StoreError::LeaseLost);
+        };
+        if let Some(attempt) = attempt {
+            let insert = sqlx::query(
+                "INSERT INTO titan_webhooks_attempts
+                     (delivery_id, attempt, started_at, latency_us, status, failure,
+                      response_body, response_truncated, location, remote_ip, next,
+                      next_attempt_at, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )
+            .bind(delivery_id);
+            codec::bind_attempt(insert, &attempt)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn release_leases(&self, owner: &str) -> Result<Vec<DeliveryKey>, StoreError> {
+        self.shared_release_leases(owner).await
+    }
+
+    async fn recover_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
+        self.shared_recover_expired(now).await
+    }
+
+    async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
+        self.shared_next_due().await
+    }
+
+    async fn open_deliveries(&self) -> Result<Vec<OpenDelivery>, StoreError> {
+        self.shared_open_deliveries().await
+    }
+}
+
+impl_shared_sql!(SqliteStore, sqlx::sqlite::SqliteRow);

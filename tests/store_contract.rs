@@ -1,0 +1,774 @@
+//! The `DeliveryStore` and `DeliveryAdmin` contract, run against every
+//! store: in memory, SQLite on a file, and Postgres on a real server.
+
+mod support;
+
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+use titan_webhooks::StoreError;
+use titan_webhooks::subscription::WebhookId;
+use titan_webhooks::transport::{
+    AttemptOutcome, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
+    DeliveryKey, DeliveryQuery, DeliveryState, DeliveryStore, EnvelopeRecord, FailureKind,
+    HeldClaim, NextStep,
+};
+use titan_webhooks::{Envelope, TitanEvent};
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn record(session: &str) -> EnvelopeRecord {
+    let envelope = Envelope::new(
+        TitanEvent::MessageReceived,
+        session,
+        serde_json::json!({"text": "héllo 👋", "n": 1}),
+    );
+    EnvelopeRecord::from_envelope(&envelope).unwrap()
+}
+
+fn request<'a>(owner: &'a str, now: SystemTime, skip: &'a [WebhookId]) -> ClaimRequest<'a> {
+    ClaimRequest {
+        owner,
+        now,
+        lease: LEASE,
+        limit: 100,
+        skip,
+    }
+}
+
+/// A time the stores keep exactly: whole microseconds.
+fn micros_after_epoch(micros: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_micros(micros)
+}
+
+fn attempt(delivery: &ClaimedDelivery, outcome: AttemptOutcome, next: NextStep) -> DeliveryAttempt {
+    DeliveryAttempt {
+        key: delivery.key.clone(),
+        attempt: delivery.next_attempt(),
+        started_at: micros_after_epoch(1_790_000_000_123_456),
+        latency: Duration::from_micros(12_345),
+        outcome,
+        response_body: vec![0, 159, 146, 150, b'o', b'k'],
+        response_truncated: true,
+        location: Some("https://example.com/moved?q='x'".into()),
+        remote_ip: Some("2001:db8::7".parse::<IpAddr>().unwrap()),
+        next,
+        detail: Some("upstream said \"busy\"".into()),
+    }
+}
+
+async fn state_of<S: DeliveryAdmin>(store: &S, key: &DeliveryKey) -> Option<DeliveryState> {
+    let listed = store
+        .list_deliveries(&DeliveryQuery::for_delivery(key))
+        .await
+        .unwrap();
+    assert!(listed.len() <= 1);
+    listed.first().map(|record| record.state)
+}
+
+async fn claim_one<S: DeliveryStore>(store: &S, owner: &str) -> ClaimedDelivery {
+    let mut claimed = store
+        .claim(request(owner, SystemTime::now(), &[]))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "exactly one delivery was due");
+    claimed.pop().unwrap()
+}
+
+async fn enqueue_is_idempotent_per_envelope_and_webhook<S: DeliveryStore + DeliveryAdmin>(
+    store: &S,
+) {
+    let envelope = record("s");
+    let tricky = WebhookId::from("wh 'x\"; DROP TABLE titan_webhooks_deliveries; --");
+    let first = vec![WebhookId::from(1), WebhookId::from("1"), tricky.clone()];
+    let queued = store.enqueue(&envelope, &first).await.unwrap();
+    assert_eq!(sorted(queued), sorted(first.clone()));
+
+    let again = store
+        .enqueue(&envelope, &[WebhookId::from(1), WebhookId::from(2)])
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![WebhookId::from(2)],
+        "only the new webhook is queued"
+    );
+    assert!(store.enqueue(&envelope, &[]).await.unwrap().is_empty());
+
+    let open = store.open_deliveries().await.unwrap();
+    assert_eq!(open.len(), 4);
+    assert!(
+        open.iter()
+            .all(|delivery| delivery.state == DeliveryState::Pending)
+    );
+    assert!(
+        open.iter()
+            .any(|delivery| delivery.key.webhook_id == tricky)
+    );
+    assert!(
+        open.iter()
+            .any(|delivery| delivery.key.webhook_id == WebhookId::Number(1))
+            && open
+                .iter()
+                .any(|delivery| delivery.key.webhook_id == WebhookId::Text("1".into())),
+        "42 and \"42\" are different webhooks"
+    );
+}
+
+fn sorted(mut ids: Vec<WebhookId>) -> Vec<WebhookId> {
+    ids.sort();
+    ids
+}
+
+async fn claims_are_due_limited_skipping_and_exclusive<S: DeliveryStore>(store: &S) {
+    let envelopes: Vec<EnvelopeRecord> = (0..5).map(|i| record(&format!("s{i}"))).collect();
+    for envelope in &envelopes {
+        store.enqueue(envelope, &[1.into()]).await.unwrap();
+    }
+    let other = record("other");
+    store.enqueue(&other, &[2.into()]).await.unwrap();
+
+    let now = SystemTime::now();
+    let before_enqueue = now - Duration::from_secs(3600);
+    assert!(
+        store
+            .claim(request("a", before_enqueue, &[]))
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is due before it was queued"
+    );
+
+    let first = store
+        .claim(ClaimRequest {
+            limit: 3,
+            ..request("a", now, &[])
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 3);
+    for claimed in &first {
+        assert_eq!(claimed.attempts, 0);
+        assert_eq!(claimed.lease.owner, "a");
+        assert_eq!(claimed.lease.until, now + LEASE);
+        let envelope = envelopes
+            .iter()
+            .chain([&other])
+            .find(|envelope| envelope.id == claimed.key.envelope_id)
+            .unwrap();
+        assert_eq!(claimed.body, envelope.body, "the exact bytes queued");
+    }
+
+    let skip = [WebhookId::from(2)];
+    let second = store.claim(request("b", now, &skip)).await.unwrap();
+    assert!(
+        second
+            .iter()
+            .all(|claimed| claimed.key.webhook_id == 1.into()),
+        "webhook 2 is skipped"
+    );
+    let third = store.claim(request("b", now, &[])).await.unwrap();
+    let mut all: Vec<DeliveryKey> = first
+        .iter()
+        .chain(&second)
+        .chain(&third)
+        .map(|claimed| claimed.key.clone())
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 6, "every delivery claimed exactly once");
+    assert!(
+        store
+            .claim(request("c", now, &[]))
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased deliveries are not claimed again"
+    );
+}
+
+async fn completion_records_the_attempt_and_refuses_a_stale_claim<
+    S: DeliveryStore + DeliveryAdmin,
+>(
+    store: &S,
+) {
+    store.enqueue(&record("s"), &[7.into()]).await.unwrap();
+    let claimed = claim_one(store, "a").await;
+    let retry_at = micros_after_epoch(4_000_000_000_000_000);
+    let made = attempt(
+        &claimed,
+        AttemptOutcome::Status(503),
+        NextStep::RetryAt(retry_at),
+    );
+    store
+        .complete(&claimed, Some(&made), Completion::Retry { at: retry_at })
+        .await
+        .unwrap();
+
+    let attempts = store
+        .list_attempts(&DeliveryQuery::for_delivery(&claimed.key))
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].attempt, made, "every field round-trips");
+
+    assert!(matches!(
+        store
+            .complete(&claimed, Some(&made), Completion::Succeeded)
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+    assert_eq!(
+        store
+            .list_attempts(&DeliveryQuery::for_delivery(&claimed.key))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "a refused completion records nothing"
+    );
+    assert_eq!(
+        state_of(store, &claimed.key).await,
+        Some(DeliveryState::Retry)
+    );
+    assert_eq!(store.next_due().await.unwrap(), Some(retry_at));
+    assert!(
+        store
+            .claim(request("a", SystemTime::now(), &[]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let retried = store
+        .claim(request("a", retry_at, &[]))
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(retried.attempts, 1);
+    assert_eq!(retried.next_attempt(), 2);
+    assert_ne!(retried.lease.token, claimed.lease.token);
+    let failed = attempt(
+        &retried,
+        AttemptOutcome::Failed(FailureKind::Tls),
+        NextStep::GaveUp,
+    );
+    store
+        .complete(&retried, Some(&failed), Completion::Exhausted)
+        .await
+        .unwrap();
+    let attempts = store
+        .list_attempts(&DeliveryQuery::for_delivery(&claimed.key))
+        .await
+        .unwrap();
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| a.attempt.attempt)
+            .collect::<Vec<_>>(),
+        [2, 1],
+        "newest first"
+    );
+    assert_eq!(
+        attempts[0].attempt.outcome,
+        AttemptOutcome::Failed(FailureKind::Tls)
+    );
+    assert_eq!(
+        state_of(store, &claimed.key).await,
+        Some(DeliveryState::Exhausted)
+    );
+    assert_eq!(store.next_due().await.unwrap(), None);
+    assert!(store.open_deliveries().await.unwrap().is_empty());
+}
+
+async fn leases_are_renewed_recovered_and_released<S: DeliveryStore + DeliveryAdmin>(store: &S) {
+    store
+        .enqueue(&record("s"), &[1.into(), "wh_2".into()])
+        .await
+        .unwrap();
+    let start = SystemTime::now();
+    let mut both = store.claim(request("a", start, &[])).await.unwrap();
+    assert_eq!(both.len(), 2);
+    both.sort_by(|x, y| x.key.cmp(&y.key));
+    let abandoned = both.pop().unwrap();
+    let claimed = both.pop().unwrap();
+    assert_eq!(
+        state_of(store, &claimed.key).await,
+        Some(DeliveryState::InFlight)
+    );
+    let open = store.open_deliveries().await.unwrap();
+    assert_eq!(
+        (open[0].state, open[0].next_attempt_at),
+        (DeliveryState::InFlight, None)
+    );
+
+    let held = [HeldClaim::from(&claimed)];
+    let renew = |owner: &'static str, held: Vec<HeldClaim>| async move {
+        store
+            .renew_leases(owner, &held, start + 2 * LEASE)
+            .await
+            .unwrap()
+    };
+    assert_eq!(renew("a", held.to_vec()).await, 1);
+    assert_eq!(renew("someone-else", held.to_vec()).await, 0);
+    let stale = HeldClaim {
+        token: claimed.lease.token.wrapping_add(1),
+        ..HeldClaim::from(&claimed)
+    };
+    assert_eq!(
+        renew("a", vec![stale]).await,
+        0,
+        "a stale token renews nothing"
+    );
+    assert_eq!(renew("a", Vec::new()).await, 0);
+    assert_eq!(
+        store
+            .recover_expired(start + LEASE + Duration::from_secs(1))
+            .await
+            .unwrap(),
+        1,
+        "only the claim left out of the renewal lapses"
+    );
+    assert_eq!(
+        state_of(store, &abandoned.key).await,
+        Some(DeliveryState::Pending)
+    );
+    assert_eq!(
+        state_of(store, &claimed.key).await,
+        Some(DeliveryState::InFlight),
+        "the renewed lease still holds"
+    );
+    let retaken = claim_one(store, "c").await;
+    assert_eq!(retaken.key, abandoned.key);
+    store
+        .complete(&retaken, None, Completion::Succeeded)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.recover_expired(start + 3 * LEASE).await.unwrap(),
+        1,
+        "a lapsed lease is recovered"
+    );
+    assert_eq!(
+        state_of(store, &claimed.key).await,
+        Some(DeliveryState::Pending)
+    );
+    assert!(matches!(
+        store.complete(&claimed, None, Completion::Succeeded).await,
+        Err(StoreError::LeaseLost)
+    ));
+
+    let reclaimed = claim_one(store, "b").await;
+    assert_eq!(reclaimed.key, claimed.key);
+    assert_eq!(
+        store.release_leases("b").await.unwrap(),
+        vec![claimed.key.clone()]
+    );
+    assert_eq!(store.release_leases("b").await.unwrap(), Vec::new());
+    assert_eq!(
+        state_of(store, &claimed.key).await,
+        Some(DeliveryState::Pending)
+    );
+    assert!(matches!(
+        store
+            .complete(&reclaimed, None, Completion::Succeeded)
+            .await,
+        Err(StoreError::LeaseLost)
+    ));
+}
+
+async fn listings_filter_and_page_newest_first<S: DeliveryStore + DeliveryAdmin>(store: &S) {
+    let envelopes: Vec<EnvelopeRecord> = (0..3).map(|i| record(&format!("session-{i}"))).collect();
+    for envelope in &envelopes {
+        store
+            .enqueue(envelope, &[1.into(), 2.into()])
+            .await
+            .unwrap();
+    }
+
+    let page = store
+        .list_deliveries(&DeliveryQuery::all().limit(4))
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 4);
+    assert!(
+        page.windows(2)
+            .all(|pair| pair[0].sequence > pair[1].sequence)
+    );
+    assert_eq!(page[0].key.envelope_id, envelopes[2].id, "newest first");
+    let rest = store
+        .list_deliveries(&DeliveryQuery::all().before(page[3].sequence))
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2);
+    assert!(rest.iter().all(|record| record.sequence < page[3].sequence));
+
+    let for_webhook = store
+        .list_deliveries(&DeliveryQuery::for_webhook(1.into()))
+        .await
+        .unwrap();
+    assert_eq!(for_webhook.len(), 3);
+    assert!(
+        for_webhook
+            .iter()
+            .all(|record| record.key.webhook_id == 1.into())
+    );
+
+    let for_envelope = store
+        .list_deliveries(&DeliveryQuery::for_envelope(envelopes[1].id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(for_envelope.len(), 2);
+    let shown = &for_envelope[0];
+    assert_eq!(shown.event, "message.received");
+    assert_eq!(shown.session, "session-1");
+    assert_eq!(shown.state, DeliveryState::Pending);
+    assert!(shown.next_attempt_at.is_some());
+    assert!(shown.created_at <= SystemTime::now());
+
+    let claimed = claim_one_of(store, &envelopes[0].id, 2.into()).await;
+    let made = attempt(&claimed, AttemptOutcome::Status(500), NextStep::GaveUp);
+    store
+        .complete(&claimed, Some(&made), Completion::Exhausted)
+        .await
+        .unwrap();
+    let exhausted = store
+        .list_deliveries(&DeliveryQuery::all().with_state(DeliveryState::Exhausted))
+        .await
+        .unwrap();
+    assert_eq!(exhausted.len(), 1);
+    assert_eq!(exhausted[0].key, claimed.key);
+    assert_eq!(exhausted[0].attempts, 1);
+    assert_eq!(exhausted[0].next_attempt_at, None);
+
+    let of_webhook_2 = store
+        .list_attempts(&DeliveryQuery::for_webhook(2.into()))
+        .await
+        .unwrap();
+    assert_eq!(of_webhook_2.len(), 1);
+    assert!(
+        store
+            .list_attempts(&DeliveryQuery::for_webhook(1.into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_attempts(&DeliveryQuery::all().before(of_webhook_2[0].sequence))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Claims until `envelope` → `webhook` comes up, handing the rest back.
+async fn claim_one_of<S: DeliveryStore>(
+    store: &S,
+    envelope: &str,
+    webhook: WebhookId,
+) -> ClaimedDelivery {
+    let claimed = store
+        .claim(request("picker", SystemTime::now(), &[]))
+        .await
+        .unwrap();
+    let wanted = DeliveryKey::new(envelope, webhook);
+    let found = claimed
+        .iter()
+        .find(|claimed| claimed.key == wanted)
+        .cloned()
+        .unwrap();
+    for other in claimed.iter().filter(|claimed| claimed.key != wanted) {
+        store
+            .complete(
+                other,
+                None,
+                Completion::Retry {
+                    at: SystemTime::now(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    found
+}
+
+async fn redelivery_starts_a_finished_delivery_over<S: DeliveryStore + DeliveryAdmin>(store: &S) {
+    store.enqueue(&record("a"), &[1.into()]).await.unwrap();
+    let first = claim_one(store, "w").await;
+    let failed = attempt(&first, AttemptOutcome::Status(500), NextStep::GaveUp);
+    store
+        .complete(&first, Some(&failed), Completion::Exhausted)
+        .await
+        .unwrap();
+
+    let now = SystemTime::now();
+    assert!(store.redeliver(&first.key, now).await.unwrap());
+    assert!(
+        !store.redeliver(&first.key, now).await.unwrap(),
+        "an open delivery is not redelivered"
+    );
+    assert!(
+        !store
+            .redeliver(&DeliveryKey::new("evt_unknown", 1.into()), now)
+            .await
+            .unwrap()
+    );
+    let again = claim_one(store, "w").await;
+    assert_eq!(again.key, first.key);
+    assert_eq!(again.attempts, 0, "the retry schedule starts over");
+    assert_eq!(again.body, first.body);
+    store
+        .complete(&again, None, Completion::Exhausted)
+        .await
+        .unwrap();
+
+    // Two more exhausted deliveries, finished apart in time.
+    store.enqueue(&record("b"), &[1.into()]).await.unwrap();
+    let b = claim_one(store, "w").await;
+    let before_b = SystemTime::now();
+    store
+        .complete(&b, None, Completion::Exhausted)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let between = SystemTime::now();
+    store.enqueue(&record("c"), &[1.into()]).await.unwrap();
+    let c = claim_one(store, "w").await;
+    store
+        .complete(&c, None, Completion::Exhausted)
+        .await
+        .unwrap();
+
+    let later = SystemTime::now() + Duration::from_secs(1);
+    assert_eq!(
+        store
+            .redeliver_exhausted(before_b..between, later)
+            .await
+            .unwrap(),
+        1,
+        "only b finished in the range"
+    );
+    assert_eq!(state_of(store, &b.key).await, Some(DeliveryState::Pending));
+    assert_eq!(
+        state_of(store, &c.key).await,
+        Some(DeliveryState::Exhausted)
+    );
+    assert_eq!(
+        store
+            .redeliver_exhausted(SystemTime::UNIX_EPOCH..later, later)
+            .await
+            .unwrap(),
+        2,
+        "the first delivery and c"
+    );
+    assert_eq!(store.open_deliveries().await.unwrap().len(), 3);
+}
+
+async fn cancelling_a_webhook_leaves_attempts_in_flight_alone<S: DeliveryStore + DeliveryAdmin>(
+    store: &S,
+) {
+    let in_flight_envelope = record("x");
+    store
+        .enqueue(&in_flight_envelope, &[1.into()])
+        .await
+        .unwrap();
+    let in_flight = claim_one(store, "w").await;
+    for session in ["y", "z"] {
+        store.enqueue(&record(session), &[1.into()]).await.unwrap();
+    }
+    let other = record("other");
+    store.enqueue(&other, &[2.into()]).await.unwrap();
+
+    let now = SystemTime::now();
+    assert_eq!(store.cancel_webhook(&1.into(), now).await.unwrap(), 2);
+    assert_eq!(store.cancel_webhook(&1.into(), now).await.unwrap(), 0);
+    let made = attempt(&in_flight, AttemptOutcome::Status(200), NextStep::Succeeded);
+    store
+        .complete(&in_flight, Some(&made), Completion::Succeeded)
+        .await
+        .unwrap();
+
+    let metrics = store.metrics(SystemTime::now()).await.unwrap();
+    assert_eq!(
+        (metrics.cancelled, metrics.succeeded, metrics.pending),
+        (2, 1, 1)
+    );
+    let open = store.open_deliveries().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].key, DeliveryKey::new(other.id.clone(), 2.into()));
+}
+
+async fn purging_removes_old_succeeded_deliveries_and_lone_envelopes<
+    S: DeliveryStore + DeliveryAdmin,
+>(
+    store: &S,
+) {
+    let shared = record("shared");
+    let alone = record("alone");
+    store.enqueue(&shared, &[1.into(), 2.into()]).await.unwrap();
+    store.enqueue(&alone, &[1.into()]).await.unwrap();
+    let claimed = store
+        .claim(request("w", SystemTime::now(), &[]))
+        .await
+        .unwrap();
+    for delivery in &claimed {
+        let exhausted = delivery.key == DeliveryKey::new(shared.id.clone(), 2.into());
+        let (outcome, next, completion) = if exhausted {
+            (
+                AttemptOutcome::Status(400),
+                NextStep::GaveUp,
+                Completion::Exhausted,
+            )
+        } else {
+            (
+                AttemptOutcome::Status(204),
+                NextStep::Succeeded,
+                Completion::Succeeded,
+            )
+        };
+        let made = attempt(delivery, outcome, next);
+        store
+            .complete(delivery, Some(&made), completion)
+            .await
+            .unwrap();
+    }
+
+    let before_finishing = SystemTime::now() - Duration::from_secs(3600);
+    assert_eq!(store.purge_succeeded(before_finishing).await.unwrap(), 0);
+    let after = SystemTime::now() + Duration::from_secs(1);
+    assert_eq!(store.purge_succeeded(after).await.unwrap(), 2);
+
+    let left = store.list_deliveries(&DeliveryQuery::all()).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].key, DeliveryKey::new(shared.id.clone(), 2.into()));
+    assert_eq!(
+        left[0].session, "shared",
+        "the envelope stays while a delivery needs it"
+    );
+    let attempts = store.list_attempts(&DeliveryQuery::all()).await.unwrap();
+    assert_eq!(
+        attempts.len(),
+        1,
+        "the purged deliveries' attempts are gone"
+    );
+    assert_eq!(attempts[0].attempt.key, left[0].key);
+
+    assert_eq!(
+        store.enqueue(&alone, &[1.into()]).await.unwrap(),
+        vec![WebhookId::from(1)],
+        "a purged delivery can be queued again"
+    );
+    let requeued = claim_one(store, "w").await;
+    assert_eq!(requeued.body, alone.body, "its envelope was stored anew");
+}
+
+async fn metrics_count_states_and_the_oldest_due_age<S: DeliveryStore + DeliveryAdmin>(store: &S) {
+    let empty = store.metrics(SystemTime::now()).await.unwrap();
+    assert_eq!((empty.open(), empty.oldest_due_age), (0, None));
+
+    let queued_at = SystemTime::now();
+    for session in ["a", "b", "c"] {
+        store.enqueue(&record(session), &[1.into()]).await.unwrap();
+    }
+    let later = queued_at + Duration::from_secs(5);
+    let metrics = store.metrics(later).await.unwrap();
+    assert_eq!(metrics.pending, 3);
+    let age = metrics.oldest_due_age.unwrap();
+    assert!(
+        age <= Duration::from_secs(5) && age >= Duration::from_secs(4),
+        "{age:?}"
+    );
+
+    let claimed = store
+        .claim(ClaimRequest {
+            limit: 1,
+            ..request("w", SystemTime::now(), &[])
+        })
+        .await
+        .unwrap();
+    let far = SystemTime::now() + Duration::from_secs(86_400);
+    store
+        .complete(&claimed[0], None, Completion::Retry { at: far })
+        .await
+        .unwrap();
+    let second = store
+        .claim(ClaimRequest {
+            limit: 1,
+            ..request("w", SystemTime::now(), &[])
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    let metrics = store.metrics(SystemTime::now()).await.unwrap();
+    assert_eq!(
+        (metrics.pending, metrics.in_flight, metrics.retry),
+        (1, 1, 1)
+    );
+    assert_eq!(metrics.open(), 3);
+    assert_eq!(metrics.depth(DeliveryState::Retry), 1);
+}
+
+/// One `#[tokio::test]` per contract clause, for a store made by `$open`,
+/// which returns the store and whatever must live as long as it.
+macro_rules! contract {
+    ($name:ident, $open:path) => {
+        mod $name {
+            use super::*;
+
+            macro_rules! clause {
+                ($clause:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $clause() {
+                        let (store, _keep) = $open().await;
+                        super::$clause(&store).await;
+                    }
+                };
+            }
+
+            clause!(enqueue_is_idempotent_per_envelope_and_webhook);
+            clause!(claims_are_due_limited_skipping_and_exclusive);
+            clause!(completion_records_the_attempt_and_refuses_a_stale_claim);
+            clause!(leases_are_renewed_recovered_and_released);
+            clause!(listings_filter_and_page_newest_first);
+            clause!(redelivery_starts_a_finished_delivery_over);
+            clause!(cancelling_a_webhook_leaves_attempts_in_flight_alone);
+            clause!(purging_removes_old_succeeded_deliveries_and_lone_envelopes);
+            clause!(metrics_count_states_and_the_oldest_due_age);
+        }
+    };
+}
+
+async fn memory() -> (titan_webhooks::transport::MemoryStore, ()) {
+    (titan_webhooks::transport::MemoryStore::new(), ())
+}
+
+contract!(memory_store, memory);
+
+#[cfg(feature = "sqlite")]
+async fn sqlite() -> (titan_webhooks::store::SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = titan_webhooks::store::SqliteStore::open(dir.path().join("deliveries.db"))
+        .await
+        .unwrap();
+    (store, dir)
+}
+
+#[cfg(feature = "sqlite")]
+contract!(sqlite_store, sqlite);
+
+#[cfg(feature = "postgres")]
+async fn postgres() -> (
+    titan_webhooks::store::PostgresStore,
+    support::postgres::TestDatabase,
+) {
+    let database = support::postgres::TestDatabase::create().await;
+    let store = titan_webhooks::store::PostgresStore::connect(database.url())
+        .await
+        .unwrap();
+    (store, database)
+}
+
+#[cfg(feature = "postgres")]
+contract!(postgres_store, postgres);
