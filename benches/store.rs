@@ -187,6 +187,7 @@ macro_rules! measure {
                                 lease: Duration::from_secs(60),
                                 limit: BATCH,
                                 skip: &[],
+                                per_webhook: BATCH,
                             })
                             .await
                             .unwrap();

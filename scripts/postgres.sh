@@ -2,7 +2,8 @@
 # A throwaway PostgreSQL server on 127.0.0.1 for the Postgres tests.
 #
 #   scripts/postgres.sh install          install the server binaries if they are missing (apt)
-#   eval "$(scripts/postgres.sh start)"  start the server (or reuse it) and export its URL
+#   eval "$(scripts/postgres.sh start)"  start the server (or reuse it), installing it if
+#                                        missing, and export its URL
 #   scripts/postgres.sh url              print the export line without starting anything
 #   scripts/postgres.sh stop             stop the server
 #
@@ -34,7 +35,8 @@ usage: $0 install|start|stop|url
 
   install  install the PostgreSQL server binaries (apt-get) if none are found
   start    start a throwaway cluster on 127.0.0.1:$PG_PORT, or reuse the running one,
-           and print: export TITAN_WEBHOOKS_PG_URL=...
+           installing the server first if it is missing, and print:
+           export TITAN_WEBHOOKS_PG_URL=...
   stop     stop the cluster if it is running
   url      print the export line without starting anything
 
@@ -214,8 +216,9 @@ EOF
 }
 
 cmd_start() {
-    find_binaries || die "no PostgreSQL server found; run: $0 install"
+    # Under the lock, so parallel callers on a fresh machine install once.
     take_lock
+    find_binaries || cmd_install
     choose_owner
 
     if our_cluster_running; then

@@ -69,6 +69,30 @@ const _: () = {
     send_sync::<SecretError>();
     send_sync::<PayloadError>();
     send_sync::<ReceiveError>();
+    send_sync::<EnvelopeError>();
+    send_sync::<FilterError>();
+    send_sync::<HeaderProblem>();
+    send_sync::<ReplayGuardError>();
+    send_sync::<RetryPolicyError>();
+    send_sync::<SchemeError>();
+    send_sync::<TimestampError>();
+    send_sync::<ValidationError>();
+    send_sync::<GuardError>();
+    send_sync::<UrlGuard>();
     send_sync::<receiver::Receiver>();
     send_sync::<Verified<serde_json::Value>>();
+};
+
+#[cfg(feature = "reqwest")]
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<DispatchError>();
+    send_sync::<StoreError>();
+    send_sync::<transport::Dispatcher<transport::MemoryStore>>();
+};
+
+#[cfg(feature = "axum")]
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<receiver::WebhookRejection>();
 };

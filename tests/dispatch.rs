@@ -446,6 +446,50 @@ async fn filters_and_disabled_webhooks_decide_who_gets_a_delivery() {
     let mut ids = dispatched.webhooks;
     ids.sort();
     assert_eq!(ids, [1.into(), 3.into()]);
+
+    let running = h.dispatcher.start();
+    h.sink.wait_for("/everything", 2).await;
+    h.sink.wait_for("/sales", 1).await;
+    running.shutdown(Duration::from_secs(1)).await.unwrap();
+    assert_eq!(h.sink.received_on("/sales").len(), 1);
+    assert!(h.sink.received_on("/calls").is_empty());
+    assert!(h.sink.received_on("/disabled").is_empty());
+}
+
+#[tokio::test]
+async fn a_webhook_disabled_after_queueing_gets_its_delivery_cancelled() {
+    let mut h = Harness::new(|b| b).await;
+    let secret = h.subscribe(1, "/hook", Scheme::titan(), quick(0), |_| {});
+    let sent = envelope("default");
+    h.dispatcher.dispatch(&sent).await.unwrap();
+    let webhook = h.registry.get(&1.into()).unwrap().webhook().clone();
+    let mut off = UpdateWebhook::default();
+    off.enabled = Some(false);
+    let webhook = WebhookRules::new(local_guard())
+        .update(&webhook, off)
+        .unwrap()
+        .into_webhook();
+    h.registry
+        .upsert(Subscription::new(webhook, Scheme::titan(), secret));
+    let running = h.dispatcher.start();
+
+    let event = tokio::time::timeout(PATIENCE, h.events.recv())
+        .await
+        .unwrap();
+    let key = DeliveryKey::new(sent.id(), 1.into());
+    assert_eq!(
+        event,
+        Some(DeliveryEvent::Cancelled {
+            key: key.clone(),
+            reason: CancelReason::WebhookDisabled
+        })
+    );
+    assert_eq!(
+        h.dispatcher.store().state(&key),
+        Some(DeliveryState::Cancelled)
+    );
+    assert!(h.sink.received().is_empty());
+    running.shutdown(Duration::from_secs(1)).await.unwrap();
 }
 
 #[tokio::test]
@@ -599,6 +643,32 @@ async fn a_slow_endpoint_cannot_take_every_slot() {
     );
     h.sink.release();
     h.sink.wait_for("/slow", 8).await;
+    assert!(h.sink.max_in_flight("/slow") <= 2);
+    running.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_backlog_for_a_slow_endpoint_leaves_slots_for_the_others() {
+    let h = Harness::new(|b| b.concurrency(8).endpoint_concurrency(2)).await;
+    h.subscribe(1, "/slow", Scheme::titan(), quick(0), |r| {
+        r.session = Some("slow".into())
+    });
+    h.subscribe(2, "/fast", Scheme::titan(), quick(0), |r| {
+        r.session = Some("fast".into())
+    });
+    h.sink.script("/slow", vec![Reply::Hold; 40]);
+    // Forty deliveries to the slow endpoint are due before the fast one;
+    // claiming them all would fill every slot with waiting attempts.
+    for _ in 0..40 {
+        h.dispatcher.dispatch(&envelope("slow")).await.unwrap();
+    }
+    h.dispatcher.dispatch(&envelope("fast")).await.unwrap();
+    let running = h.dispatcher.start();
+
+    h.sink.wait_for("/fast", 1).await;
+    assert!(h.sink.received_on("/slow").len() <= 2);
+    h.sink.release();
+    h.sink.wait_for("/slow", 40).await;
     assert!(h.sink.max_in_flight("/slow") <= 2);
     running.shutdown(Duration::from_secs(1)).await.unwrap();
 }

@@ -294,6 +294,81 @@ async fn a_receiver_holding_the_old_and_new_secrets_accepts_both() {
 }
 
 #[tokio::test]
+async fn every_scheme_refuses_tampering_wrong_keys_staleness_and_replays_and_rotates() {
+    let old = || Secret::from_utf8("the-old-key-0123456789").unwrap();
+    let new = || Secret::from_utf8("the-new-key-0123456789").unwrap();
+    let mut app = Router::new();
+    let mut logs = Vec::new();
+    for scheme in presets() {
+        let path = format!("/{}", scheme.name());
+        let receiver = Receiver::new(Verifier::new(scheme.clone(), old()).with_secret(new()))
+            .with_replay_guard(MemoryReplayGuard::new());
+        let (router, accepted) = route(&path, receiver);
+        app = app.merge(router);
+        logs.push((scheme, path, accepted));
+    }
+    let base = serve(app).await;
+    let mut stale_checked = 0;
+
+    for (scheme, path, accepted) in &logs {
+        let url = format!("{base}{path}");
+        let name = scheme.name();
+        let sign = |key: Secret, body: &[u8]| Signer::new(scheme.clone(), key).sign(body);
+        let refused = |status, code: &str| (status, code.to_owned());
+
+        let body = titan_body();
+        let genuine = sign(old(), &body);
+        assert_eq!(
+            post_raw(&url, genuine.clone(), body.clone()).await.0,
+            StatusCode::NO_CONTENT,
+            "{name}: signed with the old key"
+        );
+        assert_eq!(
+            post_raw(&url, genuine, body).await,
+            refused(StatusCode::CONFLICT, "replayed"),
+            "{name}: the same delivery again"
+        );
+        let body = titan_body();
+        assert_eq!(
+            post_raw(&url, sign(new(), &body), body).await.0,
+            StatusCode::NO_CONTENT,
+            "{name}: signed with the new key"
+        );
+
+        let body = titan_body();
+        let headers = sign(old(), &body);
+        let mut tampered = body;
+        tampered[2] ^= 1;
+        assert_eq!(
+            post_raw(&url, headers, tampered).await,
+            refused(StatusCode::UNAUTHORIZED, "signature_mismatch"),
+            "{name}: a tampered body"
+        );
+        let body = titan_body();
+        let wrong = sign(Secret::from_utf8("a-wrong-key-0123456789").unwrap(), &body);
+        assert_eq!(
+            post_raw(&url, wrong, body).await,
+            refused(StatusCode::UNAUTHORIZED, "signature_mismatch"),
+            "{name}: a wrong key"
+        );
+        if scheme.is_timestamped() {
+            let body = titan_body();
+            let stale = Signer::new(scheme.clone(), old())
+                .sign_at("msg_stale", titan_webhooks_now() - 3600, &body)
+                .unwrap();
+            assert_eq!(
+                post_raw(&url, stale, body).await,
+                refused(StatusCode::UNAUTHORIZED, "timestamp_out_of_tolerance"),
+                "{name}: an hour old"
+            );
+            stale_checked += 1;
+        }
+        assert_eq!(accepted.lock().unwrap().len(), 2, "{name}");
+    }
+    assert_eq!(stale_checked, 3, "Eventium, Stripe and Standard Webhooks");
+}
+
+#[tokio::test]
 async fn the_extractor_drives_a_router_with_oneshot() {
     let (app, accepted) = route(
         "/hook",

@@ -33,6 +33,7 @@ fn request<'a>(owner: &'a str, now: SystemTime, skip: &'a [WebhookId]) -> ClaimR
         lease: LEASE,
         limit: 100,
         skip,
+        per_webhook: usize::MAX,
     }
 }
 
@@ -184,6 +185,39 @@ async fn claims_are_due_limited_skipping_and_exclusive<S: DeliveryStore>(store: 
             .unwrap()
             .is_empty(),
         "leased deliveries are not claimed again"
+    );
+}
+
+async fn claims_take_at_most_per_webhook_so_a_backlog_cannot_crowd_out_others<S: DeliveryStore>(
+    store: &S,
+) {
+    let backlog: Vec<EnvelopeRecord> = (0..6).map(|i| record(&format!("backlog-{i}"))).collect();
+    for envelope in &backlog {
+        store.enqueue(envelope, &[1.into()]).await.unwrap();
+    }
+    let other = record("other");
+    store.enqueue(&other, &["wh_2".into()]).await.unwrap();
+
+    let capped = ClaimRequest {
+        limit: 3,
+        per_webhook: 2,
+        ..request("a", SystemTime::now(), &[])
+    };
+    let claimed = store.claim(capped).await.unwrap();
+    let mut envelopes: Vec<&str> = claimed
+        .iter()
+        .map(|delivery| delivery.key.envelope_id.as_str())
+        .collect();
+    envelopes.sort_unstable();
+    let mut expected = vec![
+        backlog[0].id.as_str(),
+        backlog[1].id.as_str(),
+        other.id.as_str(),
+    ];
+    expected.sort_unstable();
+    assert_eq!(
+        envelopes, expected,
+        "the two oldest of the backlog, then the other webhook's"
     );
 }
 
@@ -729,6 +763,7 @@ macro_rules! contract {
 
             clause!(enqueue_is_idempotent_per_envelope_and_webhook);
             clause!(claims_are_due_limited_skipping_and_exclusive);
+            clause!(claims_take_at_most_per_webhook_so_a_backlog_cannot_crowd_out_others);
             clause!(completion_records_the_attempt_and_refuses_a_stale_claim);
             clause!(leases_are_renewed_recovered_and_released);
             clause!(listings_filter_and_page_newest_first);

@@ -51,6 +51,7 @@ fn a_pending_retry_holds_a_few_hundred_bytes_plus_a_share_of_its_envelope() {
         lease: Duration::from_secs(60),
         limit: DELIVERIES,
         skip: &[],
+        per_webhook: usize::MAX,
     };
     let claimed = runtime.block_on(store.claim(request)).unwrap();
     assert_eq!(claimed.len(), DELIVERIES);

@@ -58,6 +58,7 @@ async fn processes_sharing_the_queue_never_claim_the_same_delivery() {
                             lease: Duration::from_secs(60),
                             limit: 7,
                             skip: &[],
+                            per_webhook: usize::MAX,
                         })
                         .await
                         .unwrap();

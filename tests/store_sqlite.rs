@@ -45,6 +45,7 @@ fn claim_all(now: SystemTime) -> ClaimRequest<'static> {
         lease: Duration::from_secs(60),
         limit: 100,
         skip: &[],
+        per_webhook: usize::MAX,
     }
 }
 

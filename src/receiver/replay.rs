@@ -209,8 +209,10 @@ impl MemoryReplayGuard {
         let now = Instant::now();
         let mut entries = self.lock();
         // Drop expired keys from the front, and the oldest beyond capacity.
+        // The queue also holds entries for keys forgotten or recorded again,
+        // so it is the queue's length that is bounded.
         while let Some((expires, _)) = entries.order.front() {
-            let over = entries.expiry.len() >= self.capacity;
+            let over = entries.order.len() >= self.capacity;
             if *expires > now && !over {
                 break;
             }
@@ -259,5 +261,30 @@ impl ReplayGuard for MemoryReplayGuard {
     fn forget(&self, key: &ReplayKey) -> ReplayFuture<'_, ()> {
         self.lock().expiry.remove(key.as_str());
         Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forgotten_keys_do_not_grow_the_queue_past_capacity() {
+        let guard = MemoryReplayGuard::with_capacity(3);
+        let ttl = Duration::from_secs(3600);
+        for i in 0..100 {
+            let key = ReplayKey::new(format!("evt_{i}"));
+            assert_eq!(guard.record(&key, ttl), Seen::First);
+            drop(guard.forget(&key));
+            assert_eq!(guard.record(&key, ttl), Seen::First, "forgotten");
+        }
+        assert!(guard.lock().order.len() <= 3);
+        assert!(guard.len() <= 3);
+        let latest = ReplayKey::new("evt_99");
+        assert_eq!(
+            guard.record(&latest, ttl),
+            Seen::Again,
+            "the newest key is kept"
+        );
     }
 }

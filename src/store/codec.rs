@@ -372,6 +372,14 @@ pub(crate) fn before_id(before: Option<u64>) -> i64 {
 }
 
 /// A limit as stored.
+/// How many due deliveries a claim of `limit` looks at, in order, to find
+/// `limit` within the per-webhook cap. Bounded, so a large backlog for one
+/// webhook costs a claim no more than this; the next claim skips that
+/// webhook once its endpoint is busy, and reaches the others.
+pub(crate) fn candidates(limit: usize) -> usize {
+    limit.saturating_mul(4)
+}
+
 pub(crate) fn limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }

@@ -256,13 +256,21 @@ impl DeliveryStore for PostgresStore {
         let until = request.lease_until()?;
         let skip: Vec<String> = request.skip.iter().map(codec::webhook_column).collect();
         let rows = sqlx::query(
-            "WITH picked AS (
-                 SELECT id FROM titan_webhooks_deliveries
+            "WITH candidates AS (
+                 SELECT id, webhook_id, next_attempt_at FROM titan_webhooks_deliveries
                  WHERE state IN ('pending', 'retry') AND next_attempt_at <= $3
                    AND NOT (webhook_id = ANY($4))
                  ORDER BY next_attempt_at, id
-                 LIMIT $5
+                 LIMIT $6
                  FOR UPDATE SKIP LOCKED
+             ), picked AS (
+                 SELECT id FROM (
+                     SELECT id, next_attempt_at, ROW_NUMBER() OVER (
+                         PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
+                     FROM candidates) AS ranked
+                 WHERE nth <= $7
+                 ORDER BY next_attempt_at, id
+                 LIMIT $5
              )
              UPDATE titan_webhooks_deliveries AS d
              SET state = 'in_flight', lease_owner = $1, lease_until = $2,
@@ -276,6 +284,8 @@ impl DeliveryStore for PostgresStore {
         .bind(micros(request.now)?)
         .bind(&skip)
         .bind(codec::limit(request.limit))
+        .bind(codec::limit(codec::candidates(request.limit)))
+        .bind(codec::limit(request.per_webhook))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;

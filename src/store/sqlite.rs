@@ -285,9 +285,16 @@ impl DeliveryStore for SqliteStore {
              SET state = 'in_flight', lease_owner = ?1, lease_until = ?2,
                  lease_token = lease_token + 1, updated_at = ?3
              WHERE id IN (
-                 SELECT id FROM titan_webhooks_deliveries
-                 WHERE state IN ('pending', 'retry') AND next_attempt_at <= ?3
-                   AND webhook_id NOT IN (SELECT value FROM json_each(?4))
+                 SELECT id FROM (
+                     SELECT id, next_attempt_at, ROW_NUMBER() OVER (
+                         PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
+                     FROM (
+                         SELECT id, webhook_id, next_attempt_at FROM titan_webhooks_deliveries
+                         WHERE state IN ('pending', 'retry') AND next_attempt_at <= ?3
+                           AND webhook_id NOT IN (SELECT value FROM json_each(?4))
+                         ORDER BY next_attempt_at, id
+                         LIMIT ?6))
+                 WHERE nth <= ?7
                  ORDER BY next_attempt_at, id
                  LIMIT ?5)
              RETURNING envelope_id, webhook_id, attempts, lease_token,
@@ -299,6 +306,8 @@ impl DeliveryStore for SqliteStore {
         .bind(micros(request.now)?)
         .bind(webhook_columns_json(request.skip))
         .bind(codec::limit(request.limit))
+        .bind(codec::limit(codec::candidates(request.limit)))
+        .bind(codec::limit(request.per_webhook))
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;

@@ -209,6 +209,12 @@ impl<S: DeliveryStore> DispatcherBuilder<S> {
 
     /// Sends through this proxy. Without it, proxies configured in the
     /// environment are ignored.
+    ///
+    /// Through a proxy, the connect-time guard sees only the proxy's
+    /// address, which must pass it like any other; the target's name is
+    /// resolved by the proxy, so each attempt's URL is still checked, but
+    /// the addresses it resolves to are the proxy's to police. Use an
+    /// egress proxy that refuses internal addresses itself.
     pub fn proxy(mut self, proxy: reqwest::Proxy) -> Self {
         self.proxy = Some(proxy);
         self
@@ -640,6 +646,7 @@ impl<S: DeliveryStore> Inner<S> {
             lease: self.lease,
             limit,
             skip: &skip,
+            per_webhook: self.endpoint_concurrency,
         };
         self.store.claim(request).await
     }

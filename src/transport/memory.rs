@@ -45,7 +45,7 @@ pub const DEFAULT_MEMORY_HISTORY: usize = 10_000;
 /// assert_eq!(store.enqueue(&record, &[1.into(), 2.into()]).await?.len(), 2);
 /// assert!(store.enqueue(&record, &[1.into()]).await?.is_empty(), "idempotent");
 ///
-/// let request = ClaimRequest { owner: "w", now: SystemTime::now(), lease: Duration::from_secs(60), limit: 10, skip: &[] };
+/// let request = ClaimRequest { owner: "w", now: SystemTime::now(), lease: Duration::from_secs(60), limit: 10, skip: &[], per_webhook: 10 };
 /// let claimed = store.claim(request).await?;
 /// assert_eq!(claimed.len(), 2);
 /// assert_eq!(claimed[0].body.as_ptr(), claimed[1].body.as_ptr(), "one copy of the body");
@@ -353,14 +353,21 @@ impl DeliveryStore for MemoryStore {
         let until = request.lease_until()?;
         let mut state = self.lock();
         let mut picked = Vec::new();
+        let mut per_webhook: HashMap<&WebhookId, usize> = HashMap::new();
         for (entry, slot) in &state.due {
             if picked.len() >= request.limit || entry.0 > request.now {
                 break;
             }
-            let skipped = state
-                .row(*slot)
-                .is_some_and(|row| request.skip.contains(&row.key.webhook_id));
-            if !skipped {
+            let Some(row) = state.row(*slot) else {
+                continue;
+            };
+            let webhook = &row.key.webhook_id;
+            if request.skip.contains(webhook) {
+                continue;
+            }
+            let taken = per_webhook.entry(webhook).or_default();
+            if *taken < request.per_webhook {
+                *taken = taken.saturating_add(1);
                 picked.push((*entry, *slot));
             }
         }

@@ -272,7 +272,7 @@ impl From<&ClaimedDelivery> for HeldClaim {
 /// use std::time::{Duration, SystemTime};
 /// use titan_webhooks::transport::ClaimRequest;
 ///
-/// let request = ClaimRequest { owner: "worker-1", now: SystemTime::now(), lease: Duration::from_secs(60), limit: 32, skip: &[] };
+/// let request = ClaimRequest { owner: "worker-1", now: SystemTime::now(), lease: Duration::from_secs(60), limit: 32, skip: &[], per_webhook: 4 };
 /// assert_eq!(request.limit, 32);
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -287,6 +287,9 @@ pub struct ClaimRequest<'a> {
     pub limit: usize,
     /// Webhooks not to claim for, because their endpoints are busy.
     pub skip: &'a [WebhookId],
+    /// The most deliveries to claim for any one webhook, so a backlog for
+    /// one slow endpoint cannot take every slot.
+    pub per_webhook: usize,
 }
 
 impl ClaimRequest<'_> {
@@ -297,7 +300,7 @@ impl ClaimRequest<'_> {
     /// use titan_webhooks::transport::ClaimRequest;
     ///
     /// let now = SystemTime::UNIX_EPOCH;
-    /// let request = ClaimRequest { owner: "w", now, lease: Duration::from_secs(60), limit: 1, skip: &[] };
+    /// let request = ClaimRequest { owner: "w", now, lease: Duration::from_secs(60), limit: 1, skip: &[], per_webhook: 1 };
     /// assert_eq!(request.lease_until()?, now + Duration::from_secs(60));
     /// # Ok::<(), titan_webhooks::StoreError>(())
     /// ```
