@@ -210,7 +210,7 @@ impl DeliveryState {
 pub struct Lease {
     /// The dispatcher that holds it.
     pub owner: String,
-    /// Unique per claim.
+    /// Distinguishes this claim from earlier claims of the same delivery.
     pub token: u64,
     /// When it lapses unless renewed.
     pub until: SystemTime,
