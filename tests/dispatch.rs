@@ -84,6 +84,42 @@ impl Harness {
         secret
     }
 
+    /// Disables webhook `id`, which was subscribed with `secret`.
+    fn disable(&self, id: u64, secret: Secret) {
+        let webhook = self.registry.get(&id.into()).unwrap().webhook().clone();
+        let mut off = UpdateWebhook::default();
+        off.enabled = Some(false);
+        let webhook = WebhookRules::new(local_guard())
+            .update(&webhook, off)
+            .unwrap()
+            .into_webhook();
+        self.registry
+            .upsert(Subscription::new(webhook, Scheme::titan(), secret));
+    }
+
+    /// Starts the dispatcher and checks that the delivery of `sent` to
+    /// webhook 1 is cancelled for `reason`, with nothing sent.
+    async fn expect_cancelled(&mut self, sent: &Envelope<serde_json::Value>, reason: CancelReason) {
+        let running = self.dispatcher.start();
+        let event = tokio::time::timeout(PATIENCE, self.events.recv())
+            .await
+            .unwrap();
+        let key = DeliveryKey::new(sent.id(), 1.into());
+        assert_eq!(
+            event,
+            Some(DeliveryEvent::Cancelled {
+                key: key.clone(),
+                reason
+            })
+        );
+        assert_eq!(
+            self.dispatcher.store().state(&key),
+            Some(DeliveryState::Cancelled)
+        );
+        assert!(self.sink.received().is_empty());
+        running.shutdown(Duration::from_secs(1)).await.unwrap();
+    }
+
     /// The attempts of `key` up to its final one, from the observer.
     async fn attempts_of(&mut self, key: &DeliveryKey) -> Vec<DeliveryAttempt> {
         let (mut attempts, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.backlog)
@@ -430,15 +466,7 @@ async fn filters_and_disabled_webhooks_decide_who_gets_a_delivery() {
     });
     h.subscribe(3, "/everything", Scheme::titan(), quick(0), |_| {});
     let disabled = h.subscribe(4, "/disabled", Scheme::titan(), quick(0), |_| {});
-    let webhook = h.registry.get(&4.into()).unwrap().webhook().clone();
-    let mut off = UpdateWebhook::default();
-    off.enabled = Some(false);
-    let webhook = WebhookRules::new(local_guard())
-        .update(&webhook, off)
-        .unwrap()
-        .into_webhook();
-    h.registry
-        .upsert(Subscription::new(webhook, Scheme::titan(), disabled));
+    h.disable(4, disabled);
 
     let dispatched = h.dispatcher.dispatch(&envelope("support")).await.unwrap();
     assert_eq!(dispatched.webhooks, [3.into()]);
@@ -462,34 +490,9 @@ async fn a_webhook_disabled_after_queueing_gets_its_delivery_cancelled() {
     let secret = h.subscribe(1, "/hook", Scheme::titan(), quick(0), |_| {});
     let sent = envelope("default");
     h.dispatcher.dispatch(&sent).await.unwrap();
-    let webhook = h.registry.get(&1.into()).unwrap().webhook().clone();
-    let mut off = UpdateWebhook::default();
-    off.enabled = Some(false);
-    let webhook = WebhookRules::new(local_guard())
-        .update(&webhook, off)
-        .unwrap()
-        .into_webhook();
-    h.registry
-        .upsert(Subscription::new(webhook, Scheme::titan(), secret));
-    let running = h.dispatcher.start();
-
-    let event = tokio::time::timeout(PATIENCE, h.events.recv())
-        .await
-        .unwrap();
-    let key = DeliveryKey::new(sent.id(), 1.into());
-    assert_eq!(
-        event,
-        Some(DeliveryEvent::Cancelled {
-            key: key.clone(),
-            reason: CancelReason::WebhookDisabled
-        })
-    );
-    assert_eq!(
-        h.dispatcher.store().state(&key),
-        Some(DeliveryState::Cancelled)
-    );
-    assert!(h.sink.received().is_empty());
-    running.shutdown(Duration::from_secs(1)).await.unwrap();
+    h.disable(1, secret);
+    h.expect_cancelled(&sent, CancelReason::WebhookDisabled)
+        .await;
 }
 
 #[tokio::test]
@@ -704,25 +707,8 @@ async fn deliveries_to_a_removed_webhook_are_cancelled_not_dropped() {
     let sent = envelope("default");
     h.dispatcher.dispatch(&sent).await.unwrap();
     h.registry.remove(&1.into());
-    let running = h.dispatcher.start();
-
-    let event = tokio::time::timeout(PATIENCE, h.events.recv())
-        .await
-        .unwrap();
-    let key = DeliveryKey::new(sent.id(), 1.into());
-    assert_eq!(
-        event,
-        Some(DeliveryEvent::Cancelled {
-            key: key.clone(),
-            reason: CancelReason::WebhookRemoved
-        })
-    );
-    assert_eq!(
-        h.dispatcher.store().state(&key),
-        Some(DeliveryState::Cancelled)
-    );
-    assert!(h.sink.received().is_empty());
-    running.shutdown(Duration::from_secs(1)).await.unwrap();
+    h.expect_cancelled(&sent, CancelReason::WebhookRemoved)
+        .await;
 }
 
 #[tokio::test]
