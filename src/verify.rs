@@ -802,7 +802,10 @@ mod tests {
             for bit in 0..8 {
                 let mut other = tag;
                 other[byte] ^= 1 << bit;
-                assert!(!bool::from(tags_equal(&tag, &other)), "byte {byte}, bit {bit}");
+                assert!(
+                    !bool::from(tags_equal(&tag, &other)),
+                    "byte {byte}, bit {bit}"
+                );
             }
         }
     }
