@@ -84,6 +84,17 @@ impl Harness {
         secret
     }
 
+    /// Subscribes webhook 1 at `url`, created under `rules`' guard rather
+    /// than the sink's, with Titan signing and one quick attempt.
+    fn subscribe_url(&self, rules: &WebhookRules, url: String) {
+        let (webhook, secret) = rules
+            .create(1.into(), CreateWebhook::new(url))
+            .unwrap()
+            .into_parts();
+        self.registry
+            .upsert(Subscription::new(webhook, Scheme::titan(), secret).with_schedule(quick(0)));
+    }
+
     /// Disables webhook `id`, which was subscribed with `secret`.
     fn disable(&self, id: u64, secret: Secret) {
         let webhook = self.registry.get(&id.into()).unwrap().webhook().clone();
@@ -561,12 +572,7 @@ async fn a_name_that_resolves_to_loopback_is_refused_at_connect_time() {
     .await;
     let url = format!("http://rebind.example.com:{}/hook", h.sink.addr.port());
     let rules = WebhookRules::new(UrlGuard::new().allow_http_for_testing());
-    let (webhook, secret) = rules
-        .create(1.into(), CreateWebhook::new(url.clone()))
-        .unwrap()
-        .into_parts();
-    h.registry
-        .upsert(Subscription::new(webhook, Scheme::titan(), secret).with_schedule(quick(0)));
+    h.subscribe_url(&rules, url);
     let running = h.dispatcher.start();
     let sent = envelope("default");
     h.dispatcher.dispatch(&sent).await.unwrap();
@@ -592,12 +598,7 @@ async fn a_name_that_resolves_to_loopback_is_refused_at_connect_time() {
     // With it, the same name is delivered to the address the lookup gave.
     let mut h2 = Harness::new(|b| b.dns_lookup(Arc::new(ToLoopback))).await;
     let url = format!("http://rebind.example.com:{}/hook", h2.sink.addr.port());
-    let (webhook, secret) = rules
-        .create(1.into(), CreateWebhook::new(url))
-        .unwrap()
-        .into_parts();
-    h2.registry
-        .upsert(Subscription::new(webhook, Scheme::titan(), secret).with_schedule(quick(0)));
+    h2.subscribe_url(&rules, url);
     let running = h2.dispatcher.start();
     h2.dispatcher.dispatch(&sent).await.unwrap();
     let attempts = h2.attempts_of(&DeliveryKey::new(sent.id(), 1.into())).await;
@@ -761,15 +762,7 @@ async fn tls_certificates_are_verified() {
 
     let mut h = Harness::new(|b| b.guard(UrlGuard::new().allow_loopback_for_testing())).await;
     let rules = WebhookRules::new(UrlGuard::new().allow_loopback_for_testing());
-    let (webhook, secret) = rules
-        .create(
-            1.into(),
-            CreateWebhook::new(format!("https://127.0.0.1:{port}/hook")),
-        )
-        .unwrap()
-        .into_parts();
-    h.registry
-        .upsert(Subscription::new(webhook, Scheme::titan(), secret).with_schedule(quick(0)));
+    h.subscribe_url(&rules, format!("https://127.0.0.1:{port}/hook"));
     let running = h.dispatcher.start();
     let sent = envelope("default");
     h.dispatcher.dispatch(&sent).await.unwrap();
