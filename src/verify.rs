@@ -512,6 +512,7 @@ fn tags_equal(a: &Tag, b: &Tag) -> Choice {
     words(a)[..].ct_eq(&words(b)[..])
 }
 
+/// The tag as four native-endian words; only equality is asked of them.
 fn words(tag: &Tag) -> [u64; 4] {
     let mut words = [0u64; 4];
     for (word, bytes) in words.iter_mut().zip(tag.chunks_exact(8)) {
