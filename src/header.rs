@@ -182,7 +182,7 @@ fn split_once(bytes: &[u8], separator: u8) -> Option<(&[u8], &[u8])> {
 }
 
 /// Hex digits of a tag.
-const HEX_TAG_LEN: usize = TAG_LEN * 2;
+pub(crate) const HEX_TAG_LEN: usize = TAG_LEN * 2;
 
 /// Decodes a received digest into a tag on the stack.
 fn decode_tag(digest: &[u8], encoding: DigestEncoding) -> Option<Tag> {

@@ -7,10 +7,13 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue};
 
 use crate::clock::{random_id, unix_now};
-use crate::header::{Tag, is_valid_message_id};
+use crate::header::{HEX_TAG_LEN, Tag, is_valid_message_id};
 use crate::mac::{KeyedMac, SignedContent};
 use crate::scheme::{DigestEncoding, SignatureFormat};
 use crate::{Scheme, Secret, SignError};
+
+/// Room for a value's prefix or keys and timestamp, so it is allocated once.
+const VALUE_OVERHEAD: usize = 48;
 
 /// Signs bodies with one scheme and one secret, producing the headers to
 /// send.
@@ -141,31 +144,55 @@ impl Signer {
         });
 
         let mut headers = HeaderMap::with_capacity(3);
-        let mut signature = header_value(self.signature_value(&tag, timestamp));
+        let mut signature = header_value(self.signature_value(&tag, timestamp_value.as_bytes()));
         signature.set_sensitive(true);
         headers.insert(self.scheme.signature_header().clone(), signature);
         if let Some(name) = self.scheme.timestamp_header() {
             headers.insert(name.clone(), timestamp_value);
         }
         if let Some(name) = self.scheme.id_header() {
-            headers.insert(name.clone(), header_value(id.to_owned()));
+            headers.insert(name.clone(), header_value(id.as_bytes().to_vec()));
         }
         headers
     }
 
-    fn signature_value(&self, tag: &Tag, timestamp: u64) -> String {
-        let digest = match self.scheme.encoding() {
-            DigestEncoding::Hex => const_hex::encode(tag),
-            DigestEncoding::Base64 => STANDARD.encode(tag),
+    /// Written piece by piece into one buffer: this runs on every attempt
+    /// a dispatcher sends, and `format!` costs more than the HMAC of a
+    /// small body.
+    fn signature_value(&self, tag: &Tag, timestamp: &[u8]) -> Vec<u8> {
+        // Hex is the longer encoding of a tag.
+        let mut encoded = [0u8; HEX_TAG_LEN];
+        let written = match self.scheme.encoding() {
+            DigestEncoding::Hex => const_hex::encode_to_slice(tag, &mut encoded)
+                .ok()
+                .map(|()| HEX_TAG_LEN),
+            DigestEncoding::Base64 => STANDARD.encode_slice(tag, &mut encoded).ok(),
         };
+        let digest = written
+            .and_then(|len| encoded.get(..len))
+            .unwrap_or_default();
+        let mut value = Vec::with_capacity(VALUE_OVERHEAD.saturating_add(digest.len()));
         match self.scheme.format() {
-            SignatureFormat::Prefixed { prefix, .. } => format!("{prefix}{digest}"),
+            SignatureFormat::Prefixed { prefix, .. } => {
+                value.extend_from_slice(prefix.as_bytes());
+            }
             SignatureFormat::KeyValue {
                 timestamp_key,
                 signature_key,
-            } => format!("{timestamp_key}={timestamp},{signature_key}={digest}"),
-            SignatureFormat::VersionedList { version } => format!("{version},{digest}"),
+            } => {
+                for part in [timestamp_key.as_bytes(), b"=", timestamp, b","] {
+                    value.extend_from_slice(part);
+                }
+                value.extend_from_slice(signature_key.as_bytes());
+                value.push(b'=');
+            }
+            SignatureFormat::VersionedList { version } => {
+                value.extend_from_slice(version.as_bytes());
+                value.push(b',');
+            }
         }
+        value.extend_from_slice(digest);
+        value
     }
 }
 
@@ -173,7 +200,7 @@ impl Signer {
 /// are checked when a scheme is built, digests are hex or base64, ids are
 /// checked before signing.
 #[allow(clippy::expect_used)]
-fn header_value(text: String) -> HeaderValue {
+fn header_value(text: Vec<u8>) -> HeaderValue {
     HeaderValue::try_from(text).expect("signature header parts are visible ASCII")
 }
 
