@@ -19,6 +19,10 @@ use crate::subscription::WebhookId;
 /// [`MemoryStore`] remembers unless configured otherwise.
 pub const DEFAULT_MEMORY_HISTORY: usize = 10_000;
 
+/// The most entries a claim's scratch buffers keep between claims, so one
+/// huge claim does not pin its buffers' memory.
+const MAX_KEPT_SCRATCH: usize = 1024;
+
 /// A delivery store in memory: for tests, and for processes that can afford
 /// to lose pending retries when they stop.
 ///
@@ -82,6 +86,11 @@ struct State {
     /// The last sequence given to a delivery, and to an attempt.
     last_delivery: u64,
     last_attempt: u64,
+    /// Scratch for [`State::pick`], kept so a claim allocates only its
+    /// result: the due entries picked, and how many each webhook got, by
+    /// the slot of its first pick.
+    picked: Vec<((SystemTime, u64), usize)>,
+    per_webhook: Vec<(usize, usize)>,
 }
 
 #[derive(Debug)]
@@ -270,6 +279,43 @@ impl State {
         }
     }
 
+    /// The due entries `request` may claim, oldest first, into `picked`:
+    /// none for skipped webhooks, at most `per_webhook` for any other.
+    fn pick(&mut self, request: &ClaimRequest<'_>, picked: &mut Vec<((SystemTime, u64), usize)>) {
+        picked.clear();
+        let mut per_webhook = std::mem::take(&mut self.per_webhook);
+        per_webhook.clear();
+        // When the limit is the tighter bound, no webhook can reach its cap.
+        let capped = request.per_webhook < request.limit;
+        for (entry, slot) in &self.due {
+            if picked.len() >= request.limit || entry.0 > request.now {
+                break;
+            }
+            let Some(row) = self.row(*slot) else {
+                continue;
+            };
+            let webhook = &row.key.webhook_id;
+            if request.skip.contains(webhook) {
+                continue;
+            }
+            if capped {
+                let same = |(first, _): &&mut (usize, usize)| {
+                    self.row(*first)
+                        .is_some_and(|other| other.key.webhook_id == *webhook)
+                };
+                match per_webhook.iter_mut().find(same) {
+                    Some((_, taken)) if *taken >= request.per_webhook => continue,
+                    Some((_, taken)) => *taken = taken.saturating_add(1),
+                    None => per_webhook.push((*slot, 1)),
+                }
+            }
+            picked.push((*entry, *slot));
+        }
+        if per_webhook.capacity() <= MAX_KEPT_SCRATCH {
+            self.per_webhook = per_webhook;
+        }
+    }
+
     /// Queues a finished slot again, as a fresh delivery due at `now`.
     fn requeue(&mut self, slot: usize, now: SystemTime) -> bool {
         let Some(row) = self.row_mut(slot).filter(|row| !row.state.is_open()) else {
@@ -352,27 +398,10 @@ impl DeliveryStore for MemoryStore {
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let until = request.lease_until()?;
         let mut state = self.lock();
-        let mut picked = Vec::new();
-        let mut per_webhook: HashMap<&WebhookId, usize> = HashMap::new();
-        for (entry, slot) in &state.due {
-            if picked.len() >= request.limit || entry.0 > request.now {
-                break;
-            }
-            let Some(row) = state.row(*slot) else {
-                continue;
-            };
-            let webhook = &row.key.webhook_id;
-            if request.skip.contains(webhook) {
-                continue;
-            }
-            let taken = per_webhook.entry(webhook).or_default();
-            if *taken < request.per_webhook {
-                *taken = taken.saturating_add(1);
-                picked.push((*entry, *slot));
-            }
-        }
+        let mut picked = std::mem::take(&mut state.picked);
+        state.pick(&request, &mut picked);
         let mut claimed = Vec::with_capacity(picked.len());
-        for (entry, slot) in picked {
+        for (entry, slot) in picked.drain(..) {
             state.due.remove(&entry);
             state.claims = state.claims.wrapping_add(1);
             let lease = Lease {
@@ -392,6 +421,9 @@ impl DeliveryStore for MemoryStore {
                 body: row.body.clone(),
                 lease,
             });
+        }
+        if picked.capacity() <= MAX_KEPT_SCRATCH {
+            state.picked = picked;
         }
         Ok(claimed)
     }
