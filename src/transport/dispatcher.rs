@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
 use super::attempt::{Exchange, exchange};
+use super::held::HeldClaims;
 use super::resolver::GuardedResolver;
 use super::{
     AttemptOutcome, CancelReason, ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt,
@@ -41,6 +42,8 @@ pub const DEFAULT_ENDPOINT_CONCURRENCY: usize = 4;
 pub const DEFAULT_LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// The longest the claim loop sleeps without looking at the store.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The driver's wait when a configured pause overflows the clock.
+const LONGEST_NAP: Duration = Duration::from_secs(24 * 60 * 60);
 /// How often lapsed leases are returned to the queue.
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(5);
 /// How long to wait before claiming again after the store failed, and
@@ -289,7 +292,7 @@ impl<S: DeliveryStore> DispatcherBuilder<S> {
                 concurrency: self.concurrency,
                 endpoint_concurrency: self.endpoint_concurrency,
                 endpoints: Mutex::new(HashMap::new()),
-                held: Mutex::new(HashMap::new()),
+                held: Mutex::new(HeldClaims::default()),
                 default_schedule: self.default_schedule,
                 jitter: self.jitter,
                 throttle_floor: self.throttle_floor,
@@ -373,7 +376,7 @@ struct Inner<S> {
     endpoint_concurrency: usize,
     endpoints: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
     /// The claims whose attempts are running; only these are renewed.
-    held: Mutex<HashMap<DeliveryKey, u64>>,
+    held: Mutex<HeldClaims>,
     default_schedule: RetrySchedule,
     jitter: Jitter,
     throttle_floor: Option<Duration>,
@@ -599,6 +602,9 @@ impl<S: DeliveryStore> Inner<S> {
         mut stopped: watch::Receiver<Option<tokio::time::Instant>>,
     ) -> usize {
         let mut attempts = FuturesUnordered::new();
+        // One timer, moved rather than remade each turn: pushing a deadline
+        // later needs no lock on the runtime's timer wheel.
+        let mut nap = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
         loop {
             let stopping = *stopped.borrow();
             if let Some(deadline) = stopping {
@@ -626,11 +632,18 @@ impl<S: DeliveryStore> Inner<S> {
             } else {
                 alongside(&mut attempts, self.pause()).await
             };
+            let now = tokio::time::Instant::now();
+            if let Some(until) = now
+                .checked_add(pause)
+                .or_else(|| now.checked_add(LONGEST_NAP))
+            {
+                nap.as_mut().reset(until);
+            }
             tokio::select! {
                 Some(()) = attempts.next(), if !attempts.is_empty() => {}
                 () = woken, if room && !store_failed => {}
                 () = queued_elsewhere, if room && !store_failed => {}
-                () = tokio::time::sleep(pause), if room => {}
+                () = nap.as_mut(), if room => {}
                 _ = stopped.changed() => {}
             }
         }
@@ -709,21 +722,20 @@ impl<S: DeliveryStore> Inner<S> {
     }
 
     fn endpoint(&self, id: &WebhookId) -> Arc<Semaphore> {
+        let mut endpoints = self.lock_endpoints();
+        // Looked up before inserting, so the common case clones no id.
+        if let Some(semaphore) = endpoints.get(id) {
+            return Arc::clone(semaphore);
+        }
         Arc::clone(
-            self.lock_endpoints()
+            endpoints
                 .entry(id.clone())
                 .or_insert_with(|| Arc::new(Semaphore::new(self.endpoint_concurrency))),
         )
     }
 
     fn held_claims(&self) -> Vec<HeldClaim> {
-        self.lock_held()
-            .iter()
-            .map(|(key, token)| HeldClaim {
-                key: key.clone(),
-                token: *token,
-            })
-            .collect()
+        self.lock_held().all()
     }
 
     /// One claimed delivery, from the endpoint's slot to the store.
@@ -737,7 +749,13 @@ impl<S: DeliveryStore> Inner<S> {
         );
         async {
             let endpoint = self.endpoint(&delivery.key.webhook_id);
-            let _slot: Option<OwnedSemaphorePermit> = endpoint.acquire_owned().await.ok();
+            // Boxed, since waiting is rare and its state would otherwise
+            // sit in every attempt's future.
+            let _slot: Option<OwnedSemaphorePermit> =
+                match Arc::clone(&endpoint).try_acquire_owned() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => Box::pin(endpoint.acquire_owned()).await.ok(),
+                };
             self.attempt(&delivery).await;
         }
         .instrument(span)
@@ -745,16 +763,33 @@ impl<S: DeliveryStore> Inner<S> {
     }
 
     async fn attempt(&self, delivery: &ClaimedDelivery) {
+        // Two phases, so the request's state and the store's never share
+        // one future: the task holding it stays small enough for the
+        // allocator's fast path.
+        let Some((record, completion)) = self.send(delivery).await else {
+            return;
+        };
+        self.record(delivery, Some(&record), completion).await;
+        self.observer.on_attempt(&record);
+        if record.next == NextStep::Disabled {
+            self.observer.on_disable(&delivery.key.webhook_id);
+        }
+    }
+
+    /// Sends one attempt and judges it, or cancels a delivery whose webhook
+    /// is gone or disabled.
+    async fn send(&self, delivery: &ClaimedDelivery) -> Option<(DeliveryAttempt, Completion)> {
         let Some(subscription) = self.subscriptions.get(&delivery.key.webhook_id) else {
             self.cancel(delivery, CancelReason::WebhookRemoved).await;
-            return;
+            return None;
         };
         if !subscription.webhook().enabled() {
             self.cancel(delivery, CancelReason::WebhookDisabled).await;
-            return;
+            return None;
         }
 
-        let wire = exchange(&self.client, &self.guard, &subscription, delivery).await;
+        // Boxed: its state is the largest, and only this phase needs it.
+        let wire = Box::pin(exchange(&self.client, &self.guard, &subscription, delivery)).await;
         let (next, completion) = self.judge(&subscription, delivery, &wire);
         match wire.outcome {
             AttemptOutcome::Status(status) => {
@@ -777,11 +812,7 @@ impl<S: DeliveryStore> Inner<S> {
             next,
             detail: wire.detail,
         };
-        self.record(delivery, Some(&record), completion).await;
-        self.observer.on_attempt(&record);
-        if next == NextStep::Disabled {
-            self.observer.on_disable(&delivery.key.webhook_id);
-        }
+        Some((record, completion))
     }
 
     /// The retry rules' verdict on an exchange.
@@ -862,7 +893,7 @@ impl<S: DeliveryStore> Inner<S> {
                     let retry_at = SystemTime::now().checked_add(backoff);
                     if retry_at.is_some_and(|at| !delivery.lease.is_expired_at(at)) {
                         tracing::warn!(error = %err, "could not record the outcome; trying again");
-                        tokio::time::sleep(backoff).await;
+                        Box::pin(tokio::time::sleep(backoff)).await;
                         backoff = backoff.saturating_mul(2).min(MAX_STORE_BACKOFF);
                         continue;
                     }
@@ -895,7 +926,7 @@ impl<S: DeliveryStore> Inner<S> {
 }
 
 impl<S> Inner<S> {
-    fn lock_held(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryKey, u64>> {
+    fn lock_held(&self) -> std::sync::MutexGuard<'_, HeldClaims> {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -903,24 +934,19 @@ impl<S> Inner<S> {
 /// Marks a claim as held while its attempt runs, however that ends.
 struct Holding<'a, S> {
     inner: &'a Inner<S>,
-    key: DeliveryKey,
+    slot: usize,
 }
 
 impl<'a, S> Holding<'a, S> {
     fn new(inner: &'a Inner<S>, delivery: &ClaimedDelivery) -> Self {
-        inner
-            .lock_held()
-            .insert(delivery.key.clone(), delivery.lease.token);
-        Self {
-            inner,
-            key: delivery.key.clone(),
-        }
+        let slot = inner.lock_held().hold(delivery);
+        Self { inner, slot }
     }
 }
 
 impl<S> Drop for Holding<'_, S> {
     fn drop(&mut self) {
-        self.inner.lock_held().remove(&self.key);
+        self.inner.lock_held().release(self.slot);
     }
 }
 

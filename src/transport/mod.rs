@@ -26,6 +26,7 @@
 mod admin;
 mod attempt;
 mod dispatcher;
+mod held;
 mod memory;
 mod record;
 mod registry;
