@@ -627,17 +627,21 @@ impl<S: DeliveryStore> Inner<S> {
                 }
             }
             let room = attempts.len() < self.concurrency;
-            let pause = if store_failed {
-                STORE_BACKOFF
-            } else {
-                alongside(&mut attempts, self.pause()).await
-            };
-            let now = tokio::time::Instant::now();
-            if let Some(until) = now
-                .checked_add(pause)
-                .or_else(|| now.checked_add(LONGEST_NAP))
-            {
-                nap.as_mut().reset(until);
+            // With every slot taken, only a finished attempt can start the
+            // next turn, so the store is not asked when work is due.
+            if room {
+                let pause = if store_failed {
+                    STORE_BACKOFF
+                } else {
+                    alongside(&mut attempts, self.pause()).await
+                };
+                let now = tokio::time::Instant::now();
+                if let Some(until) = now
+                    .checked_add(pause)
+                    .or_else(|| now.checked_add(LONGEST_NAP))
+                {
+                    nap.as_mut().reset(until);
+                }
             }
             tokio::select! {
                 Some(()) = attempts.next(), if !attempts.is_empty() => {}
