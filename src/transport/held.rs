@@ -26,8 +26,7 @@ impl HeldClaims {
 
     /// Forgets the claim in `slot`.
     pub(crate) fn release(&mut self, slot: usize) {
-        if let Some(claim) = self.slots.get_mut(slot).and_then(Option::take) {
-            drop(claim);
+        if self.slots.get_mut(slot).and_then(Option::take).is_some() {
             self.free.push(slot);
         }
     }
