@@ -1,12 +1,13 @@
 //! The in-memory delivery store.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 
+use super::slot_index::SlotIndex;
 use super::{
     AttemptRecord, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
     DeliveryKey, DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord,
@@ -73,7 +74,7 @@ struct State {
     rows: Vec<Option<Row>>,
     free: Vec<usize>,
     /// Which slot holds each delivery, for idempotent enqueues and lookups.
-    index: HashMap<DeliveryKey, usize>,
+    index: SlotIndex,
     /// Claimable slots, by when they are due; the sequence number orders
     /// ties.
     due: BTreeMap<(SystemTime, u64), usize>,
@@ -185,7 +186,7 @@ impl MemoryStore {
     #[must_use]
     pub fn state(&self, key: &DeliveryKey) -> Option<DeliveryState> {
         let state = self.lock();
-        let slot = *state.index.get(key)?;
+        let slot = state.slot_of(key)?;
         state.row(slot).map(|row| row.state)
     }
 
@@ -209,6 +210,19 @@ impl MemoryStore {
 impl State {
     fn row(&self, slot: usize) -> Option<&Row> {
         self.rows.get(slot).and_then(Option::as_ref)
+    }
+
+    fn slot_of(&self, key: &DeliveryKey) -> Option<usize> {
+        let rows = &self.rows;
+        self.index.get(key, |slot| key_in(rows, slot))
+    }
+
+    /// Indexes the row in `slot` by its key.
+    fn index_slot(&mut self, slot: usize) {
+        let Self { index, rows, .. } = self;
+        if let Some(key) = key_in(rows, slot) {
+            index.insert(key, slot, |other| key_in(rows, other));
+        }
     }
 
     fn row_mut(&mut self, slot: usize) -> Option<&mut Row> {
@@ -263,7 +277,7 @@ impl State {
     /// the last share frees them.
     fn forget(&mut self, slot: usize) {
         if let Some(row) = self.rows.get_mut(slot).and_then(Option::take) {
-            self.index.remove(&row.key);
+            self.index.remove(&row.key, slot);
             self.free.push(slot);
         }
     }
@@ -346,6 +360,10 @@ impl State {
     }
 }
 
+fn key_in(rows: &[Option<Row>], slot: usize) -> Option<&DeliveryKey> {
+    rows.get(slot).and_then(Option::as_ref).map(|row| &row.key)
+}
+
 /// Tokens carry their row's slot in the low 32 bits and a claim counter in
 /// the high ones.
 fn token_for(slot: usize, claim: u32) -> u64 {
@@ -372,13 +390,13 @@ impl DeliveryStore for MemoryStore {
         let mut queued = Vec::new();
         for webhook in webhooks {
             let key = DeliveryKey::new(envelope.id.clone(), webhook.clone());
-            if state.index.contains_key(&key) {
+            if state.slot_of(&key).is_some() {
                 continue;
             }
             state.last_delivery = state.last_delivery.saturating_add(1);
             let sequence = state.last_delivery;
             let slot = state.insert(Row {
-                key: key.clone(),
+                key,
                 sequence,
                 envelope: Arc::clone(&info),
                 body: envelope.body.clone(),
@@ -388,7 +406,7 @@ impl DeliveryStore for MemoryStore {
                 lease: None,
                 updated_at: now,
             });
-            state.index.insert(key, slot);
+            state.index_slot(slot);
             state.queue(slot, now);
             queued.push(webhook.clone());
         }
@@ -577,8 +595,8 @@ impl DeliveryAdmin for MemoryStore {
     async fn list_attempts(&self, query: &DeliveryQuery) -> Result<Vec<AttemptRecord>, StoreError> {
         let state = self.lock();
         let delivery_state = |key: &DeliveryKey| {
-            let slot = state.index.get(key)?;
-            state.row(*slot).map(|row| row.state)
+            let slot = state.slot_of(key)?;
+            state.row(slot).map(|row| row.state)
         };
         Ok(state
             .attempts
@@ -604,7 +622,7 @@ impl DeliveryAdmin for MemoryStore {
 
     async fn redeliver(&self, key: &DeliveryKey, now: SystemTime) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        let Some(slot) = state.index.get(key).copied() else {
+        let Some(slot) = state.slot_of(key) else {
             return Ok(false);
         };
         Ok(state.requeue(slot, now))

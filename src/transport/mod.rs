@@ -31,6 +31,7 @@ mod memory;
 mod record;
 mod registry;
 mod resolver;
+mod slot_index;
 mod store;
 
 pub use admin::{
