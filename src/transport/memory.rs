@@ -332,6 +332,16 @@ impl State {
 
     /// Queues a finished slot again, as a fresh delivery due at `now`.
     fn requeue(&mut self, slot: usize, now: SystemTime) -> bool {
+        let reopened = self.reopen(slot, now);
+        if reopened {
+            self.finished.retain(|finished| *finished != slot);
+        }
+        reopened
+    }
+
+    /// Queues a finished slot again, leaving it listed among the finished
+    /// ones: the caller takes it off that list.
+    fn reopen(&mut self, slot: usize, now: SystemTime) -> bool {
         let Some(row) = self.row_mut(slot).filter(|row| !row.state.is_open()) else {
             return false;
         };
@@ -339,7 +349,6 @@ impl State {
         row.attempts = 0;
         row.next_attempt_at = now;
         row.updated_at = now;
-        self.finished.retain(|finished| *finished != slot);
         self.queue(slot, now);
         true
     }
@@ -645,11 +654,16 @@ impl DeliveryAdmin for MemoryStore {
             })
             .collect();
         let mut requeued = 0u64;
-        for slot in slots {
-            if state.requeue(slot, now) {
+        for slot in &slots {
+            if state.reopen(*slot, now) {
                 requeued = requeued.saturating_add(1);
             }
         }
+        // Once for all of them, not once per delivery: collected in slot
+        // order, so each lookup is a binary search.
+        state
+            .finished
+            .retain(|slot| slots.binary_search(slot).is_err());
         Ok(requeued)
     }
 
@@ -670,7 +684,11 @@ impl DeliveryAdmin for MemoryStore {
                 .then_some(slot)
             })
             .collect();
-        state.due.retain(|_, slot| !waiting.contains(slot));
+        // Slots were collected in order, so a binary search keeps this linear
+        // in the queue's length even when a webhook has a large backlog.
+        state
+            .due
+            .retain(|_, slot| waiting.binary_search(slot).is_err());
         for slot in &waiting {
             if let Some(row) = state.row_mut(*slot) {
                 row.state = DeliveryState::Cancelled;
@@ -700,7 +718,10 @@ impl DeliveryAdmin for MemoryStore {
             }
             state.forget(*slot);
         }
-        state.finished.retain(|slot| !purged.contains(slot));
+        // Collected in slot order; see `cancel_webhook`.
+        state
+            .finished
+            .retain(|slot| purged.binary_search(slot).is_err());
         keys.sort_unstable();
         state
             .attempts
