@@ -1,12 +1,13 @@
 //! The in-memory delivery store.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 
+use super::due_queue::{DueAt, DueQueue, Pick};
 use super::slot_index::SlotIndex;
 use super::{
     AttemptRecord, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
@@ -75,9 +76,9 @@ struct State {
     free: Vec<usize>,
     /// Which slot holds each delivery, for idempotent enqueues and lookups.
     index: SlotIndex,
-    /// Claimable slots, by when they are due; the sequence number orders
-    /// ties.
-    due: BTreeMap<(SystemTime, u64), usize>,
+    /// Claimable slots, by webhook and when they are due; the sequence
+    /// number orders ties.
+    due: DueQueue,
     sequence: u64,
     /// Finished slots, oldest first, to forget beyond the history.
     finished: VecDeque<usize>,
@@ -87,11 +88,9 @@ struct State {
     /// The last sequence given to a delivery, and to an attempt.
     last_delivery: u64,
     last_attempt: u64,
-    /// Scratch for [`State::pick`], kept so a claim allocates only its
-    /// result: the due entries picked, and how many each webhook got, by
-    /// the slot of its first pick.
-    picked: Vec<((SystemTime, u64), usize)>,
-    per_webhook: Vec<(usize, usize)>,
+    /// Scratch for a claim's picks, kept so a claim allocates only its
+    /// result.
+    picked: Vec<(DueAt, usize)>,
 }
 
 #[derive(Debug)]
@@ -245,8 +244,28 @@ impl State {
     }
 
     fn queue(&mut self, slot: usize, at: SystemTime) {
-        self.due.insert((at, self.sequence), slot);
-        self.sequence = self.sequence.wrapping_add(1);
+        let Self {
+            rows,
+            due,
+            sequence,
+            ..
+        } = self;
+        if let Some(key) = key_in(rows, slot) {
+            due.push(&key.webhook_id, (at, *sequence), slot, |other| {
+                key_in(rows, other).map(|key| &key.webhook_id)
+            });
+        }
+        *sequence = sequence.wrapping_add(1);
+    }
+
+    /// Takes a picked entry off the queue.
+    fn dequeue(&mut self, at: DueAt, slot: usize) {
+        let Self { rows, due, .. } = self;
+        if let Some(key) = key_in(rows, slot) {
+            due.remove(&key.webhook_id, at, |other| {
+                key_in(rows, other).map(|key| &key.webhook_id)
+            });
+        }
     }
 
     /// The row `delivery` claimed, if its lease still holds it.
@@ -290,43 +309,6 @@ impl State {
         });
         while self.attempts.len() > history {
             self.attempts.pop_front();
-        }
-    }
-
-    /// The due entries `request` may claim, oldest first, into `picked`:
-    /// none for skipped webhooks, at most `per_webhook` for any other.
-    fn pick(&mut self, request: &ClaimRequest<'_>, picked: &mut Vec<((SystemTime, u64), usize)>) {
-        picked.clear();
-        let mut per_webhook = std::mem::take(&mut self.per_webhook);
-        per_webhook.clear();
-        // When the limit is the tighter bound, no webhook can reach its cap.
-        let capped = request.per_webhook < request.limit;
-        for (entry, slot) in &self.due {
-            if picked.len() >= request.limit || entry.0 > request.now {
-                break;
-            }
-            let Some(row) = self.row(*slot) else {
-                continue;
-            };
-            let webhook = &row.key.webhook_id;
-            if request.skip.contains(webhook) {
-                continue;
-            }
-            if capped {
-                let same = |(first, _): &&mut (usize, usize)| {
-                    self.row(*first)
-                        .is_some_and(|other| other.key.webhook_id == *webhook)
-                };
-                match per_webhook.iter_mut().find(same) {
-                    Some((_, taken)) if *taken >= request.per_webhook => continue,
-                    Some((_, taken)) => *taken = taken.saturating_add(1),
-                    None => per_webhook.push((*slot, 1)),
-                }
-            }
-            picked.push((*entry, *slot));
-        }
-        if per_webhook.capacity() <= MAX_KEPT_SCRATCH {
-            self.per_webhook = per_webhook;
         }
     }
 
@@ -426,10 +408,21 @@ impl DeliveryStore for MemoryStore {
         let until = request.lease_until()?;
         let mut state = self.lock();
         let mut picked = std::mem::take(&mut state.picked);
-        state.pick(&request, &mut picked);
+        let pick = Pick {
+            now: request.now,
+            limit: request.limit,
+            per_webhook: request.per_webhook,
+            skip: request.skip,
+        };
+        let State { rows, due, .. } = &mut *state;
+        due.pick(
+            &pick,
+            |slot| key_in(rows, slot).map(|key| &key.webhook_id),
+            &mut picked,
+        );
         let mut claimed = Vec::with_capacity(picked.len());
         for (entry, slot) in picked.drain(..) {
-            state.due.remove(&entry);
+            state.dequeue(entry, slot);
             state.claims = state.claims.wrapping_add(1);
             let lease = Lease {
                 owner: request.owner.to_owned(),
@@ -553,7 +546,7 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
-        Ok(self.lock().due.first_key_value().map(|((due, _), _)| *due))
+        Ok(self.lock().due.first())
     }
 
     async fn open_deliveries(&self) -> Result<Vec<OpenDelivery>, StoreError> {
@@ -673,22 +666,12 @@ impl DeliveryAdmin for MemoryStore {
         now: SystemTime,
     ) -> Result<u64, StoreError> {
         let mut state = self.lock();
-        let waiting: Vec<usize> = state
-            .rows
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, row)| {
-                let row = row.as_ref()?;
-                (row.key.webhook_id == *webhook
-                    && matches!(row.state, DeliveryState::Pending | DeliveryState::Retry))
-                .then_some(slot)
-            })
-            .collect();
-        // Slots were collected in order, so a binary search keeps this linear
-        // in the queue's length even when a webhook has a large backlog.
-        state
-            .due
-            .retain(|_, slot| waiting.binary_search(slot).is_err());
+        // Every pending delivery and scheduled retry is queued; claimed ones
+        // are not, and finish as they are.
+        let State { rows, due, .. } = &mut *state;
+        let waiting = due.remove_webhook(webhook, |slot| {
+            key_in(rows, slot).map(|key| &key.webhook_id)
+        });
         for slot in &waiting {
             if let Some(row) = state.row_mut(*slot) {
                 row.state = DeliveryState::Cancelled;
@@ -737,8 +720,8 @@ impl DeliveryAdmin for MemoryStore {
         }
         metrics.oldest_due_age = state
             .due
-            .first_key_value()
-            .and_then(|((due, _), _)| now.duration_since(*due).ok());
+            .first()
+            .and_then(|due| now.duration_since(due).ok());
         Ok(metrics)
     }
 }

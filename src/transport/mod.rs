@@ -26,6 +26,7 @@
 mod admin;
 mod attempt;
 mod dispatcher;
+mod due_queue;
 mod held;
 mod memory;
 mod record;
