@@ -18,8 +18,9 @@ use crate::subscription::WebhookId;
 /// When a delivery is due, and a sequence number that orders ties.
 pub(crate) type DueAt = (SystemTime, u64);
 
-/// The most candidates the pick scratch keeps between claims.
-const MAX_KEPT_SCRATCH: usize = 1024;
+/// The most entries a claim's scratch buffers keep between claims, so one
+/// huge claim does not pin their memory.
+pub(crate) const MAX_KEPT_SCRATCH: usize = 1024;
 
 /// What a claim may take.
 pub(crate) struct Pick<'a> {

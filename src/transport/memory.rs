@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use super::due_queue::{DueAt, DueQueue, Pick};
+use super::due_queue::{DueAt, DueQueue, MAX_KEPT_SCRATCH, Pick};
 use super::slot_index::SlotIndex;
 use super::{
     AttemptRecord, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
@@ -20,10 +20,6 @@ use crate::subscription::WebhookId;
 /// How many finished deliveries, and separately how many attempts, a
 /// [`MemoryStore`] remembers unless configured otherwise.
 pub const DEFAULT_MEMORY_HISTORY: usize = 10_000;
-
-/// The most entries a claim's scratch buffers keep between claims, so one
-/// huge claim does not pin its buffers' memory.
-const MAX_KEPT_SCRATCH: usize = 1024;
 
 /// A delivery store in memory: for tests, and for processes that can afford
 /// to lose pending retries when they stop.
