@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
+use super::ClaimRequest;
 use crate::subscription::WebhookId;
 
 /// When a delivery is due, and a sequence number that orders ties.
@@ -21,18 +22,6 @@ pub(crate) type DueAt = (SystemTime, u64);
 /// The most entries a claim's scratch buffers keep between claims, so one
 /// huge claim does not pin their memory.
 pub(crate) const MAX_KEPT_SCRATCH: usize = 1024;
-
-/// What a claim may take.
-pub(crate) struct Pick<'a> {
-    /// Only deliveries due at or before this.
-    pub(crate) now: SystemTime,
-    /// The most deliveries in all.
-    pub(crate) limit: usize,
-    /// The most deliveries from any one webhook.
-    pub(crate) per_webhook: usize,
-    /// Webhooks to take nothing from.
-    pub(crate) skip: &'a [WebhookId],
-}
 
 /// One webhook's due deliveries. A lone delivery, the common case when
 /// envelopes fan out to many webhooks, needs no tree of its own.
@@ -199,10 +188,11 @@ impl DueQueue {
         self.heads.first_key_value().map(|((at, _), _)| *at)
     }
 
-    /// The entries `pick` allows, earliest first, into `picked`.
+    /// The entries `pick` may claim, earliest first, into `picked`: none
+    /// from skipped webhooks, at most `per_webhook` from any other.
     pub(crate) fn pick<'r>(
         &mut self,
-        pick: &Pick<'_>,
+        pick: &ClaimRequest<'_>,
         webhook_of: impl Fn(usize) -> Option<&'r WebhookId>,
         picked: &mut Vec<(DueAt, usize)>,
     ) {
@@ -324,11 +314,13 @@ mod tests {
         ) -> Vec<usize> {
             let webhooks = &self.webhooks;
             let skip: Vec<WebhookId> = skip.iter().map(|n| webhooks[*n].clone()).collect();
-            let pick = Pick {
+            let pick = ClaimRequest {
+                owner: "w",
                 now: secs(now),
+                lease: Duration::from_secs(60),
                 limit,
-                per_webhook,
                 skip: &skip,
+                per_webhook,
             };
             let mut picked = Vec::new();
             self.queue

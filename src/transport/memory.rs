@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use super::due_queue::{DueAt, DueQueue, MAX_KEPT_SCRATCH, Pick};
+use super::due_queue::{DueAt, DueQueue, MAX_KEPT_SCRATCH};
 use super::slot_index::SlotIndex;
 use super::{
     AttemptRecord, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
@@ -248,7 +248,7 @@ impl State {
         } = self;
         if let Some(key) = key_in(rows, slot) {
             due.push(&key.webhook_id, (at, *sequence), slot, |other| {
-                key_in(rows, other).map(|key| &key.webhook_id)
+                webhook_in(rows, other)
             });
         }
         *sequence = sequence.wrapping_add(1);
@@ -258,9 +258,7 @@ impl State {
     fn dequeue(&mut self, at: DueAt, slot: usize) {
         let Self { rows, due, .. } = self;
         if let Some(key) = key_in(rows, slot) {
-            due.remove(&key.webhook_id, at, |other| {
-                key_in(rows, other).map(|key| &key.webhook_id)
-            });
+            due.remove(&key.webhook_id, at, |other| webhook_in(rows, other));
         }
     }
 
@@ -351,6 +349,10 @@ fn key_in(rows: &[Option<Row>], slot: usize) -> Option<&DeliveryKey> {
     rows.get(slot).and_then(Option::as_ref).map(|row| &row.key)
 }
 
+fn webhook_in(rows: &[Option<Row>], slot: usize) -> Option<&WebhookId> {
+    key_in(rows, slot).map(|key| &key.webhook_id)
+}
+
 /// Tokens carry their row's slot in the low 32 bits and a claim counter in
 /// the high ones.
 fn token_for(slot: usize, claim: u32) -> u64 {
@@ -404,18 +406,8 @@ impl DeliveryStore for MemoryStore {
         let until = request.lease_until()?;
         let mut state = self.lock();
         let mut picked = std::mem::take(&mut state.picked);
-        let pick = Pick {
-            now: request.now,
-            limit: request.limit,
-            per_webhook: request.per_webhook,
-            skip: request.skip,
-        };
         let State { rows, due, .. } = &mut *state;
-        due.pick(
-            &pick,
-            |slot| key_in(rows, slot).map(|key| &key.webhook_id),
-            &mut picked,
-        );
+        due.pick(&request, |slot| webhook_in(rows, slot), &mut picked);
         let mut claimed = Vec::with_capacity(picked.len());
         for (entry, slot) in picked.drain(..) {
             state.dequeue(entry, slot);
@@ -665,9 +657,7 @@ impl DeliveryAdmin for MemoryStore {
         // Every pending delivery and scheduled retry is queued; claimed ones
         // are not, and finish as they are.
         let State { rows, due, .. } = &mut *state;
-        let waiting = due.remove_webhook(webhook, |slot| {
-            key_in(rows, slot).map(|key| &key.webhook_id)
-        });
+        let waiting = due.remove_webhook(webhook, |slot| webhook_in(rows, slot));
         for slot in &waiting {
             if let Some(row) = state.row_mut(*slot) {
                 row.state = DeliveryState::Cancelled;
