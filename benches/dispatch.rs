@@ -13,10 +13,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt as _;
+use titan_webhooks::queue::{DeliveryAttempt, MemoryStore, Subscription, SubscriptionRegistry};
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-use titan_webhooks::transport::{
-    DeliveryAttempt, DeliveryObserver, Dispatcher, MemoryStore, Subscription, SubscriptionRegistry,
-};
+use titan_webhooks::transport::{DeliveryObserver, Dispatcher};
 use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard};
 
 /// Deliveries per measured round.

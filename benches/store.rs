@@ -20,12 +20,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use sqlx::sqlite::SqliteSynchronous;
-use titan_webhooks::store::{PostgresStore, SqliteStore};
-use titan_webhooks::subscription::WebhookId;
-use titan_webhooks::transport::{
+use titan_webhooks::queue::{
     AttemptOutcome, ClaimRequest, Completion, DeliveryAttempt, DeliveryStore, EnvelopeRecord,
     NextStep,
 };
+use titan_webhooks::store::{PostgresStore, SqliteStore};
+use titan_webhooks::subscription::WebhookId;
 use titan_webhooks::{Envelope, TitanEvent};
 
 const BATCH: usize = 32;
@@ -43,7 +43,7 @@ fn record() -> EnvelopeRecord {
     EnvelopeRecord::from_envelope(&envelope).unwrap()
 }
 
-fn attempt_for(key: &titan_webhooks::transport::DeliveryKey) -> DeliveryAttempt {
+fn attempt_for(key: &titan_webhooks::queue::DeliveryKey) -> DeliveryAttempt {
     DeliveryAttempt {
         key: key.clone(),
         attempt: 1,

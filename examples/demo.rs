@@ -27,14 +27,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::post;
+use titan_webhooks::queue::{
+    AttemptOutcome, DeliveryAdmin as _, DeliveryAttempt, DeliveryQuery, DeliveryStore, MemoryStore,
+    NextStep, Subscription, SubscriptionRegistry,
+};
 use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
 use titan_webhooks::store::SqliteStore;
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-use titan_webhooks::transport::{
-    AttemptOutcome, DeliveryAdmin as _, DeliveryAttempt, DeliveryEvent, DeliveryQuery,
-    DeliveryStore, Dispatcher, MemoryStore, NextStep, Subscription, SubscriptionRegistry,
-};
-use titan_webhooks::{DispatchError, Envelope, Scheme, TitanEvent, UrlGuard, Verifier};
+use titan_webhooks::transport::DispatchError;
+use titan_webhooks::transport::{DeliveryEvent, Dispatcher};
+use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard, Verifier};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 /// A receiving route: its receiver, and a record of what it saw.

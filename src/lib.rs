@@ -23,6 +23,8 @@ mod error;
 pub mod events;
 mod header;
 mod mac;
+#[cfg(feature = "queue")]
+pub mod queue;
 pub mod receiver;
 pub mod retry;
 mod scheme;
@@ -38,8 +40,6 @@ pub mod transport;
 mod verify;
 
 pub use envelope::{Envelope, EventiumEnvelope};
-#[cfg(feature = "reqwest")]
-pub use error::{DispatchError, StoreError};
 pub use error::{
     EnvelopeError, FilterError, HeaderProblem, PayloadError, ReceiveError, ReplayGuardError,
     RetryPolicyError, SchemeError, SecretError, SignError, TimestampError, ValidationError,
@@ -83,12 +83,19 @@ const _: () = {
     send_sync::<Verified<serde_json::Value>>();
 };
 
+#[cfg(feature = "queue")]
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<queue::StoreError>();
+    send_sync::<queue::MemoryStore>();
+    send_sync::<queue::SubscriptionRegistry>();
+};
+
 #[cfg(feature = "reqwest")]
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
-    send_sync::<DispatchError>();
-    send_sync::<StoreError>();
-    send_sync::<transport::Dispatcher<transport::MemoryStore>>();
+    send_sync::<transport::DispatchError>();
+    send_sync::<transport::Dispatcher<queue::MemoryStore>>();
 };
 
 #[cfg(feature = "axum")]

@@ -21,14 +21,13 @@ use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use titan_webhooks::queue::{DeliveryAdmin, DeliveryStore, Subscription, SubscriptionRegistry};
 use titan_webhooks::receiver::{
     MemoryReplayGuard, Receiver, ReplayGuard as _, Seen, VerifiedWebhook,
 };
 use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-use titan_webhooks::transport::{
-    DeliveryAdmin, DeliveryStore, Dispatcher, Subscription, SubscriptionRegistry,
-};
+use titan_webhooks::transport::Dispatcher;
 use titan_webhooks::{Envelope, Scheme, Secret, TitanEvent, UrlGuard, Verifier};
 
 const ENVELOPES: usize = 2_000;

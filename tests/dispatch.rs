@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use support::{Reply, Sink};
+use titan_webhooks::queue::{
+    AttemptOutcome, CancelReason, DeliveryAttempt, DeliveryKey, DeliveryState, FailureKind,
+    MAX_RECORDED_BODY, MemoryStore, NextStep, Subscription, SubscriptionRegistry,
+};
 use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::subscription::{CreateWebhook, CustomHeader, UpdateWebhook, WebhookRules};
-use titan_webhooks::transport::{
-    AttemptOutcome, CancelReason, DeliveryAttempt, DeliveryEvent, DeliveryKey, DeliveryState,
-    Dispatcher, FailureKind, MAX_RECORDED_BODY, MemoryStore, NextStep, Subscription,
-    SubscriptionRegistry,
-};
+use titan_webhooks::transport::{DeliveryEvent, Dispatcher};
 use titan_webhooks::{Envelope, Scheme, Secret, TitanEvent, UrlGuard, Verifier};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 

@@ -9,15 +9,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use support::Sink;
-use titan_webhooks::StoreError;
+use titan_webhooks::queue::StoreError;
+use titan_webhooks::queue::{
+    ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryState,
+    DeliveryStore, EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, Subscription,
+    SubscriptionRegistry,
+};
 use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::subscription::WebhookId;
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-use titan_webhooks::transport::{
-    ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryState,
-    DeliveryStore, Dispatcher, EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, Subscription,
-    SubscriptionRegistry,
-};
+use titan_webhooks::transport::Dispatcher;
 use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard};
 
 /// A `MemoryStore` whose first `failures` completions fail as if the

@@ -9,12 +9,13 @@ use axum::body::Body;
 use axum::extract::{FromRef, State};
 use axum::http::{Request, StatusCode};
 use axum::routing::post;
+use titan_webhooks::queue::{MemoryStore, Subscription, SubscriptionRegistry};
 use titan_webhooks::receiver::{
     MemoryReplayGuard, Receiver, ReplayGuard, ReplayKey, Seen, VerifiedWebhook,
 };
 use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-use titan_webhooks::transport::{Dispatcher, MemoryStore, Subscription, SubscriptionRegistry};
+use titan_webhooks::transport::Dispatcher;
 use titan_webhooks::{Envelope, Scheme, Secret, Signer, TitanEvent, UrlGuard, Verifier};
 use tower::ServiceExt as _;
 

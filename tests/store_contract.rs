@@ -6,13 +6,13 @@ mod support;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use titan_webhooks::StoreError;
-use titan_webhooks::subscription::WebhookId;
-use titan_webhooks::transport::{
+use titan_webhooks::queue::StoreError;
+use titan_webhooks::queue::{
     AttemptOutcome, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
     DeliveryKey, DeliveryQuery, DeliveryState, DeliveryStore, EnvelopeRecord, FailureKind,
     HeldClaim, NextStep,
 };
+use titan_webhooks::subscription::WebhookId;
 use titan_webhooks::{Envelope, TitanEvent};
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -775,8 +775,8 @@ macro_rules! contract {
     };
 }
 
-async fn memory() -> (titan_webhooks::transport::MemoryStore, ()) {
-    (titan_webhooks::transport::MemoryStore::new(), ())
+async fn memory() -> (titan_webhooks::queue::MemoryStore, ()) {
+    (titan_webhooks::queue::MemoryStore::new(), ())
 }
 
 contract!(memory_store, memory);

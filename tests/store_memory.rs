@@ -5,10 +5,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use titan_webhooks::queue::{ClaimRequest, Completion, DeliveryStore, EnvelopeRecord, MemoryStore};
 use titan_webhooks::subscription::WebhookId;
-use titan_webhooks::transport::{
-    ClaimRequest, Completion, DeliveryStore, EnvelopeRecord, MemoryStore,
-};
 use titan_webhooks::{Envelope, TitanEvent};
 
 #[global_allocator]

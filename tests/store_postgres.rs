@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use support::postgres::TestDatabase;
-use titan_webhooks::store::PostgresStore;
-use titan_webhooks::subscription::WebhookId;
-use titan_webhooks::transport::{
-    ClaimRequest, Completion, DeliveryAdmin, DeliveryKey, DeliveryQuery, DeliveryStore, Dispatcher,
+use titan_webhooks::queue::{
+    ClaimRequest, Completion, DeliveryAdmin, DeliveryKey, DeliveryQuery, DeliveryStore,
     EnvelopeRecord, Prepared, SubscriptionRegistry,
 };
+use titan_webhooks::store::PostgresStore;
+use titan_webhooks::subscription::WebhookId;
+use titan_webhooks::transport::Dispatcher;
 use titan_webhooks::{Envelope, TitanEvent};
 
 fn record(i: usize) -> EnvelopeRecord {

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use titan_webhooks::store::SqliteStore;
-use titan_webhooks::subscription::WebhookId;
-use titan_webhooks::transport::{
+use titan_webhooks::queue::StoreError;
+use titan_webhooks::queue::{
     AttemptOutcome, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
-    DeliveryQuery, DeliveryState, DeliveryStore, Dispatcher, EnvelopeRecord, NextStep, Prepared,
+    DeliveryQuery, DeliveryState, DeliveryStore, EnvelopeRecord, NextStep, Prepared,
     SubscriptionRegistry,
 };
-use titan_webhooks::{Envelope, StoreError, TitanEvent};
+use titan_webhooks::store::SqliteStore;
+use titan_webhooks::subscription::WebhookId;
+use titan_webhooks::transport::Dispatcher;
+use titan_webhooks::{Envelope, TitanEvent};
 
 fn record(session: &str) -> EnvelopeRecord {
     EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, session, ())).unwrap()

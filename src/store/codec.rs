@@ -9,12 +9,12 @@ use sqlx::migrate::{Migrate, Migration, MigrationType, Migrator};
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Row, Type};
 
-use crate::StoreError;
-use crate::subscription::WebhookId;
-use crate::transport::{
+use crate::queue::StoreError;
+use crate::queue::{
     AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryRecord,
     DeliveryState, FailureKind, Lease, NextStep, OpenDelivery,
 };
+use crate::subscription::WebhookId;
 
 /// Where the applied schema versions are kept, apart from an application's
 /// own migrations table when the store shares its database.

@@ -10,12 +10,12 @@ use tokio::task::JoinHandle;
 
 use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::impl_shared_sql;
-use crate::StoreError;
-use crate::subscription::WebhookId;
-use crate::transport::{
+use crate::queue::StoreError;
+use crate::queue::{
     ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryStore,
     EnvelopeRecord, HeldClaim, OpenDelivery, Prepared,
 };
+use crate::subscription::WebhookId;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
@@ -58,7 +58,8 @@ const LISTEN_RETRY: Duration = Duration::from_secs(1);
 /// ```no_run
 /// use std::sync::Arc;
 /// use titan_webhooks::store::PostgresStore;
-/// use titan_webhooks::transport::{Dispatcher, SubscriptionRegistry};
+/// use titan_webhooks::queue::SubscriptionRegistry;
+/// use titan_webhooks::transport::Dispatcher;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = PostgresStore::connect("postgres://webhooks@db.internal/app").await?;

@@ -47,10 +47,7 @@ macro_rules! attempts_sql {
 
 /// The listing for `query`, written so the filters it has can use an
 /// index: by envelope, by webhook, or neither.
-pub(crate) fn listing_sql(
-    query: &crate::transport::DeliveryQuery,
-    deliveries: bool,
-) -> &'static str {
+pub(crate) fn listing_sql(query: &crate::queue::DeliveryQuery, deliveries: bool) -> &'static str {
     match (
         query.envelope().is_some(),
         query.webhook().is_some(),
@@ -80,15 +77,15 @@ pub(crate) fn listing_sql(
 /// which tells other processes that work was queued; `codec` must be in
 /// scope where it expands.
 ///
-/// [`DeliveryAdmin`]: crate::transport::DeliveryAdmin
-/// [`DeliveryStore`]: crate::transport::DeliveryStore
+/// [`DeliveryAdmin`]: crate::queue::DeliveryAdmin
+/// [`DeliveryStore`]: crate::queue::DeliveryStore
 macro_rules! impl_shared_sql {
     ($store:ty, $row:ty) => {
         impl $store {
             async fn shared_release_leases(
                 &self,
                 owner: &str,
-            ) -> Result<Vec<crate::transport::DeliveryKey>, crate::StoreError> {
+            ) -> Result<Vec<crate::queue::DeliveryKey>, crate::queue::StoreError> {
                 let rows = sqlx::query(
                     "UPDATE titan_webhooks_deliveries
                      SET state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retry' END,
@@ -110,7 +107,7 @@ macro_rules! impl_shared_sql {
             async fn shared_recover_expired(
                 &self,
                 now: std::time::SystemTime,
-            ) -> Result<u64, crate::StoreError> {
+            ) -> Result<u64, crate::queue::StoreError> {
                 let done = sqlx::query(
                     "UPDATE titan_webhooks_deliveries
                      SET state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retry' END,
@@ -126,7 +123,7 @@ macro_rules! impl_shared_sql {
 
             async fn shared_next_due(
                 &self,
-            ) -> Result<Option<std::time::SystemTime>, crate::StoreError> {
+            ) -> Result<Option<std::time::SystemTime>, crate::queue::StoreError> {
                 let earliest: Option<i64> = sqlx::query_scalar(
                     "SELECT MIN(next_attempt_at) FROM titan_webhooks_deliveries
                      WHERE state IN ('pending', 'retry')",
@@ -141,7 +138,7 @@ macro_rules! impl_shared_sql {
 
             async fn shared_open_deliveries(
                 &self,
-            ) -> Result<Vec<crate::transport::OpenDelivery>, crate::StoreError> {
+            ) -> Result<Vec<crate::queue::OpenDelivery>, crate::queue::StoreError> {
                 let rows = sqlx::query(
                     "SELECT envelope_id, webhook_id, state, attempts, next_attempt_at
                      FROM titan_webhooks_deliveries
@@ -160,9 +157,9 @@ macro_rules! impl_shared_sql {
 
             async fn listing(
                 &self,
-                query: &crate::transport::DeliveryQuery,
+                query: &crate::queue::DeliveryQuery,
                 deliveries: bool,
-            ) -> Result<Vec<$row>, crate::StoreError> {
+            ) -> Result<Vec<$row>, crate::queue::StoreError> {
                 sqlx::query(super::shared::listing_sql(query, deliveries))
                     .bind(query.webhook().map(codec::webhook_column))
                     .bind(query.envelope())
@@ -175,28 +172,28 @@ macro_rules! impl_shared_sql {
             }
         }
 
-        impl crate::transport::DeliveryAdmin for $store {
+        impl crate::queue::DeliveryAdmin for $store {
             async fn list_deliveries(
                 &self,
-                query: &crate::transport::DeliveryQuery,
-            ) -> Result<Vec<crate::transport::DeliveryRecord>, crate::StoreError> {
+                query: &crate::queue::DeliveryQuery,
+            ) -> Result<Vec<crate::queue::DeliveryRecord>, crate::queue::StoreError> {
                 let rows = self.listing(query, true).await?;
                 rows.iter().map(codec::delivery_record).collect()
             }
 
             async fn list_attempts(
                 &self,
-                query: &crate::transport::DeliveryQuery,
-            ) -> Result<Vec<crate::transport::AttemptRecord>, crate::StoreError> {
+                query: &crate::queue::DeliveryQuery,
+            ) -> Result<Vec<crate::queue::AttemptRecord>, crate::queue::StoreError> {
                 let rows = self.listing(query, false).await?;
                 rows.iter().map(codec::attempt_record).collect()
             }
 
             async fn redeliver(
                 &self,
-                key: &crate::transport::DeliveryKey,
+                key: &crate::queue::DeliveryKey,
                 now: std::time::SystemTime,
-            ) -> Result<bool, crate::StoreError> {
+            ) -> Result<bool, crate::queue::StoreError> {
                 let done = sqlx::query(
                     "UPDATE titan_webhooks_deliveries
                      SET state = 'pending', attempts = 0, next_attempt_at = $3,
@@ -221,7 +218,7 @@ macro_rules! impl_shared_sql {
                 &self,
                 finished: std::ops::Range<std::time::SystemTime>,
                 now: std::time::SystemTime,
-            ) -> Result<u64, crate::StoreError> {
+            ) -> Result<u64, crate::queue::StoreError> {
                 let done = sqlx::query(
                     "UPDATE titan_webhooks_deliveries
                      SET state = 'pending', attempts = 0, next_attempt_at = $3,
@@ -244,7 +241,7 @@ macro_rules! impl_shared_sql {
                 &self,
                 webhook: &crate::subscription::WebhookId,
                 now: std::time::SystemTime,
-            ) -> Result<u64, crate::StoreError> {
+            ) -> Result<u64, crate::queue::StoreError> {
                 let done = sqlx::query(
                     "UPDATE titan_webhooks_deliveries SET state = 'cancelled', updated_at = $2
                      WHERE webhook_id = $1 AND state IN ('pending', 'retry')",
@@ -260,7 +257,7 @@ macro_rules! impl_shared_sql {
             async fn purge_succeeded(
                 &self,
                 finished_before: std::time::SystemTime,
-            ) -> Result<u64, crate::StoreError> {
+            ) -> Result<u64, crate::queue::StoreError> {
                 let before = codec::micros(finished_before)?;
                 let mut tx = self.pool.begin().await.map_err(codec::backend)?;
                 sqlx::query(
@@ -295,10 +292,10 @@ macro_rules! impl_shared_sql {
             async fn metrics(
                 &self,
                 now: std::time::SystemTime,
-            ) -> Result<crate::transport::QueueMetrics, crate::StoreError> {
+            ) -> Result<crate::queue::QueueMetrics, crate::queue::StoreError> {
                 use codec::Columns as _;
 
-                let mut metrics = crate::transport::QueueMetrics::default();
+                let mut metrics = crate::queue::QueueMetrics::default();
                 let rows = sqlx::query(
                     "SELECT state, COUNT(*) AS count FROM titan_webhooks_deliveries GROUP BY state",
                 )
@@ -306,8 +303,7 @@ macro_rules! impl_shared_sql {
                 .await
                 .map_err(codec::backend)?;
                 for row in &rows {
-                    if let Some(state) = crate::transport::DeliveryState::parse(&row.text("state")?)
-                    {
+                    if let Some(state) = crate::queue::DeliveryState::parse(&row.text("state")?) {
                         metrics.add(state, codec::count(row.int("count")?));
                     }
                 }

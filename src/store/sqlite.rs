@@ -11,12 +11,12 @@ use sqlx::sqlite::{
 
 use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::impl_shared_sql;
-use crate::StoreError;
-use crate::subscription::WebhookId;
-use crate::transport::{
+use crate::queue::StoreError;
+use crate::queue::{
     ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryStore,
     EnvelopeRecord, HeldClaim, OpenDelivery, Prepared,
 };
+use crate::subscription::WebhookId;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
@@ -46,7 +46,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 /// use std::sync::Arc;
 /// use titan_webhooks::store::SqliteStore;
-/// use titan_webhooks::transport::{Dispatcher, SubscriptionRegistry};
+/// use titan_webhooks::queue::SubscriptionRegistry;
+/// use titan_webhooks::transport::Dispatcher;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// # let dir = tempfile::tempdir()?;
@@ -158,7 +159,8 @@ impl SqliteStore {
     /// ```
     /// use std::sync::Arc;
     /// use titan_webhooks::store::SqliteStore;
-    /// use titan_webhooks::transport::{Dispatcher, SubscriptionRegistry};
+    /// use titan_webhooks::queue::SubscriptionRegistry;
+    /// use titan_webhooks::transport::Dispatcher;
     /// use titan_webhooks::{Envelope, TitanEvent};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

@@ -8,8 +8,8 @@ use http::HeaderValue;
 use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 
 use super::resolver::DnsFailure;
-use super::{AttemptOutcome, ClaimedDelivery, FailureKind, MAX_RECORDED_BODY, Subscription};
 use crate::clock::unix_now;
+use crate::queue::{AttemptOutcome, ClaimedDelivery, FailureKind, MAX_RECORDED_BODY, Subscription};
 use crate::retry::parse_retry_after;
 use crate::{GuardError, UrlGuard};
 

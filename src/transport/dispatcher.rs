@@ -14,17 +14,18 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
+use super::DeliveryObserver;
 use super::attempt::{Exchange, exchange};
 use super::held::HeldClaims;
 use super::resolver::GuardedResolver;
-use super::{
+use crate::queue::{
     AttemptOutcome, CancelReason, ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt,
-    DeliveryKey, DeliveryObserver, DeliveryStore, EnvelopeRecord, FailureKind, HeldClaim, NextStep,
-    OpenDelivery, Subscription, SubscriptionRegistry,
+    DeliveryKey, DeliveryStore, FailureKind, HeldClaim, NextStep, OpenDelivery, Prepared,
+    StoreError, Subscription, SubscriptionRegistry,
 };
 use crate::retry::{AttemptResult, Decision, Jitter, Outcome, RetryRules, RetrySchedule};
 use crate::subscription::WebhookId;
-use crate::{DispatchError, Envelope, UrlGuard};
+use crate::{Envelope, EnvelopeError, UrlGuard};
 
 /// How long to wait for a connection, unless configured otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,25 +69,6 @@ pub struct Dispatched {
     pub envelope_id: String,
     /// The webhooks a delivery was queued for. Webhooks that do not want
     /// the envelope, and ones it was queued for already, are not listed.
-    pub webhooks: Vec<WebhookId>,
-}
-
-/// An envelope ready to queue; see [`Dispatcher::prepare`].
-///
-/// ```
-/// use titan_webhooks::transport::{EnvelopeRecord, Prepared};
-/// use titan_webhooks::{Envelope, TitanEvent};
-///
-/// let record = EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
-/// let prepared = Prepared { record, webhooks: vec![42.into()] };
-/// assert_eq!(prepared.webhooks.len(), 1);
-/// # Ok::<(), titan_webhooks::DispatchError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prepared {
-    /// The envelope, serialized once.
-    pub record: EnvelopeRecord,
-    /// The webhooks that want it.
     pub webhooks: Vec<WebhookId>,
 }
 
@@ -324,10 +306,11 @@ impl<S: DeliveryStore> DispatcherBuilder<S> {
 /// ```no_run
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use titan_webhooks::transport::{Dispatcher, MemoryStore, SubscriptionRegistry};
+/// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+/// use titan_webhooks::transport::Dispatcher;
 /// use titan_webhooks::{Envelope, TitanEvent};
 ///
-/// # async fn run() -> Result<(), titan_webhooks::DispatchError> {
+/// # async fn run() -> Result<(), titan_webhooks::transport::DispatchError> {
 /// let subscriptions = Arc::new(SubscriptionRegistry::new());
 /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::clone(&subscriptions)).build()?;
 /// let running = dispatcher.start();
@@ -392,13 +375,14 @@ impl<S: DeliveryStore> Dispatcher<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use titan_webhooks::transport::{Dispatcher, MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
     ///
     /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new()))
     ///     .concurrency(16)
     ///     .build()?;
     /// assert!(format!("{dispatcher:?}").contains("concurrency: 16"));
-    /// # Ok::<(), titan_webhooks::DispatchError>(())
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
     /// ```
     pub fn builder(store: S, subscriptions: Arc<SubscriptionRegistry>) -> DispatcherBuilder<S> {
         DispatcherBuilder {
@@ -426,11 +410,12 @@ impl<S: DeliveryStore> Dispatcher<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use titan_webhooks::transport::{Dispatcher, MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
     ///
     /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
     /// assert!(dispatcher.store().attempts().is_empty());
-    /// # Ok::<(), titan_webhooks::DispatchError>(())
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
     /// ```
     #[must_use]
     pub fn store(&self) -> &S {
@@ -445,29 +430,22 @@ impl<S: DeliveryStore> Dispatcher<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use titan_webhooks::transport::{Dispatcher, MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
     /// use titan_webhooks::{Envelope, TitanEvent};
     ///
     /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
     /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
     /// assert!(prepared.webhooks.is_empty(), "no subscriptions yet");
-    /// # Ok::<(), titan_webhooks::DispatchError>(())
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
     /// ```
     ///
     /// # Errors
     ///
-    /// [`DispatchError::InvalidId`] or [`DispatchError::Serialize`] for an
+    /// [`DispatchError::Envelope`] for an
     /// envelope that cannot be sent.
     pub fn prepare<P: Serialize>(&self, envelope: &Envelope<P>) -> Result<Prepared, DispatchError> {
-        let record = EnvelopeRecord::from_envelope(envelope)?;
-        let webhooks = self
-            .inner
-            .subscriptions
-            .wanting(envelope)
-            .iter()
-            .map(|subscription| subscription.webhook().id().clone())
-            .collect();
-        Ok(Prepared { record, webhooks })
+        Ok(self.inner.subscriptions.prepare(envelope)?)
     }
 
     /// Queues `envelope` for every subscription that wants it: enabled, and
@@ -476,20 +454,21 @@ impl<S: DeliveryStore> Dispatcher<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use titan_webhooks::transport::{Dispatcher, MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
     /// use titan_webhooks::{Envelope, TitanEvent};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
     /// let dispatched = dispatcher.dispatch(&Envelope::new(TitanEvent::ChatRead, "s", ())).await?;
     /// assert!(dispatched.webhooks.is_empty(), "no subscriptions yet");
-    /// # Ok::<(), titan_webhooks::DispatchError>(())
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
     /// # }).unwrap();
     /// ```
     ///
     /// # Errors
     ///
-    /// [`DispatchError::InvalidId`] or [`DispatchError::Serialize`] for an
+    /// [`DispatchError::Envelope`] for an
     /// envelope that cannot be sent, and [`DispatchError::Store`] when the
     /// store fails; nothing is queued then.
     pub async fn dispatch<P: Serialize>(
@@ -517,11 +496,12 @@ impl<S: DeliveryStore> Dispatcher<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use titan_webhooks::transport::{Dispatcher, MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
     ///
     /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
     /// dispatcher.wake(); // harmless when nothing is due
-    /// # Ok::<(), titan_webhooks::DispatchError>(())
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
     /// ```
     pub fn wake(&self) {
         self.inner.wake.notify_one();
@@ -655,7 +635,7 @@ impl<S: DeliveryStore> Inner<S> {
 
     /// Claims up to `limit` due deliveries, skipping webhooks whose
     /// endpoints have every slot taken.
-    async fn claim(&self, limit: usize) -> Result<Vec<ClaimedDelivery>, crate::StoreError> {
+    async fn claim(&self, limit: usize) -> Result<Vec<ClaimedDelivery>, crate::queue::StoreError> {
         let skip = self.busy_endpoints();
         let request = ClaimRequest {
             owner: &self.owner,
@@ -845,7 +825,7 @@ impl<S: DeliveryStore> Inner<S> {
             Decision::Success => (NextStep::Succeeded, Completion::Succeeded),
             Decision::Retry(delay) => match SystemTime::now()
                 .checked_add(delay)
-                .filter(|at| super::store::is_storable(*at))
+                .filter(|at| crate::queue::is_storable(*at))
             {
                 Some(at) => (NextStep::RetryAt(at), Completion::Retry { at }),
                 None => (NextStep::GaveUp, Completion::Exhausted),
@@ -892,7 +872,7 @@ impl<S: DeliveryStore> Inner<S> {
         loop {
             let err = match self.store.complete(delivery, attempt, next).await {
                 Ok(()) => return,
-                Err(err @ crate::StoreError::LeaseLost) => err,
+                Err(err @ crate::queue::StoreError::LeaseLost) => err,
                 Err(err) => {
                     let retry_at = SystemTime::now().checked_add(backoff);
                     if retry_at.is_some_and(|at| !delivery.lease.is_expired_at(at)) {
@@ -987,4 +967,32 @@ async fn drain<F: std::future::Future<Output = ()>>(
     })
     .await;
     finished
+}
+
+/// An envelope could not be dispatched.
+///
+/// ```
+/// use titan_webhooks::transport::DispatchError;
+///
+/// use titan_webhooks::EnvelopeError;
+///
+/// let err = DispatchError::from(EnvelopeError::InvalidId);
+/// assert_eq!(err.to_string(), "an envelope id must be 1 to 256 visible ASCII characters without `.`");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DispatchError {
+    /// The envelope cannot be sent: its id cannot be signed by every
+    /// scheme, or its payload does not serialize.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The delivery store failed; nothing was queued.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client could not be built.
+    #[error("the HTTP client could not be built: {reason}")]
+    Client {
+        /// The client's message.
+        reason: String,
+    },
 }

@@ -1,6 +1,6 @@
 //! The claims whose attempts are running, so only those are renewed.
 
-use super::{ClaimedDelivery, HeldClaim};
+use crate::queue::{ClaimedDelivery, HeldClaim};
 
 /// A slab of held claims. An attempt keeps its slot's index, so marking it
 /// done needs neither its key nor a hash of it.
@@ -44,7 +44,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::transport::{DeliveryKey, Lease};
+    use crate::queue::{DeliveryKey, Lease};
 
     fn claimed(id: &str, token: u64) -> ClaimedDelivery {
         ClaimedDelivery {

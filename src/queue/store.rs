@@ -7,14 +7,14 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::DeliveryAttempt;
-use crate::StoreError;
+use crate::EnvelopeError;
 use crate::subscription::WebhookId;
 
 /// One delivery: an envelope to a webhook. The envelope id is unique per
 /// webhook, so enqueueing the same envelope twice queues nothing new.
 ///
 /// ```
-/// use titan_webhooks::transport::DeliveryKey;
+/// use titan_webhooks::queue::DeliveryKey;
 ///
 /// let key = DeliveryKey::new("evt_1", 42.into());
 /// assert_eq!(key.to_string(), "evt_1 → 42");
@@ -31,7 +31,7 @@ impl DeliveryKey {
     /// The delivery of `envelope_id` to `webhook_id`.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryKey;
+    /// use titan_webhooks::queue::DeliveryKey;
     ///
     /// assert_eq!(DeliveryKey::new("evt_1", "wh_1".into()).envelope_id, "evt_1");
     /// ```
@@ -52,14 +52,14 @@ impl std::fmt::Display for DeliveryKey {
 /// An envelope serialized once, shared by all its deliveries and attempts.
 ///
 /// ```
-/// use titan_webhooks::transport::EnvelopeRecord;
+/// use titan_webhooks::queue::EnvelopeRecord;
 /// use titan_webhooks::{Envelope, TitanEvent};
 ///
 /// let envelope = Envelope::new(TitanEvent::MessageReceived, "default", serde_json::json!({}));
 /// let record = EnvelopeRecord::from_envelope(&envelope)?;
 /// assert_eq!(record.id, envelope.id());
 /// assert_eq!(record.event, "message.received");
-/// # Ok::<(), titan_webhooks::DispatchError>(())
+/// # Ok::<(), titan_webhooks::EnvelopeError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvelopeRecord {
@@ -77,7 +77,7 @@ impl EnvelopeRecord {
     /// Serializes `envelope` once.
     ///
     /// ```
-    /// use titan_webhooks::transport::EnvelopeRecord;
+    /// use titan_webhooks::queue::EnvelopeRecord;
     /// use titan_webhooks::{Envelope, TitanEvent};
     ///
     /// let envelope = Envelope::new(TitanEvent::ChatRead, "s", 1);
@@ -89,17 +89,17 @@ impl EnvelopeRecord {
     ///
     /// # Errors
     ///
-    /// [`DispatchError::InvalidId`](crate::DispatchError::InvalidId) when
-    /// the envelope's id cannot be signed by every scheme, and
-    /// [`DispatchError::Serialize`](crate::DispatchError::Serialize) when
-    /// the payload does not serialize.
+    /// [`EnvelopeError::InvalidId`] when the envelope's id cannot be signed
+    /// by every scheme (an envelope read from JSON skips
+    /// [`Envelope::with_id`](crate::Envelope::with_id)'s check), and
+    /// [`EnvelopeError::Serialize`] when the payload does not serialize.
     pub fn from_envelope<P: Serialize>(
         envelope: &crate::Envelope<P>,
-    ) -> Result<Self, crate::DispatchError> {
+    ) -> Result<Self, EnvelopeError> {
         if !crate::header::is_valid_message_id(envelope.id().as_bytes()) {
-            return Err(crate::DispatchError::InvalidId);
+            return Err(EnvelopeError::InvalidId);
         }
-        let body = serde_json::to_vec(envelope).map_err(|err| crate::DispatchError::Serialize {
+        let body = serde_json::to_vec(envelope).map_err(|err| EnvelopeError::Serialize {
             reason: err.to_string(),
         })?;
         Ok(Self {
@@ -114,7 +114,7 @@ impl EnvelopeRecord {
 /// Where a delivery is in its life.
 ///
 /// ```
-/// use titan_webhooks::transport::DeliveryState;
+/// use titan_webhooks::queue::DeliveryState;
 ///
 /// assert!(DeliveryState::Retry.is_open());
 /// assert!(!DeliveryState::Exhausted.is_open());
@@ -142,7 +142,7 @@ impl DeliveryState {
     /// Whether the delivery may still be attempted.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryState;
+    /// use titan_webhooks::queue::DeliveryState;
     ///
     /// assert!(DeliveryState::Pending.is_open());
     /// assert!(!DeliveryState::Succeeded.is_open());
@@ -155,7 +155,7 @@ impl DeliveryState {
     /// The state's name as stored.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryState;
+    /// use titan_webhooks::queue::DeliveryState;
     ///
     /// assert_eq!(DeliveryState::Cancelled.as_str(), "cancelled");
     /// ```
@@ -174,7 +174,7 @@ impl DeliveryState {
     /// The state named `name`, as [`DeliveryState::as_str`] writes it.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryState;
+    /// use titan_webhooks::queue::DeliveryState;
     ///
     /// assert_eq!(DeliveryState::parse("retry"), Some(DeliveryState::Retry));
     /// assert_eq!(DeliveryState::parse("lost"), None);
@@ -201,7 +201,7 @@ impl DeliveryState {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use titan_webhooks::transport::Lease;
+/// use titan_webhooks::queue::Lease;
 ///
 /// let lease = Lease { owner: "worker-1".into(), token: 7, until: SystemTime::UNIX_EPOCH + Duration::from_secs(60) };
 /// assert!(lease.is_expired_at(SystemTime::UNIX_EPOCH + Duration::from_secs(61)));
@@ -221,7 +221,7 @@ impl Lease {
     ///
     /// ```
     /// use std::time::SystemTime;
-    /// use titan_webhooks::transport::Lease;
+    /// use titan_webhooks::queue::Lease;
     ///
     /// let lease = Lease { owner: "w".into(), token: 1, until: SystemTime::UNIX_EPOCH };
     /// assert!(!lease.is_expired_at(SystemTime::UNIX_EPOCH));
@@ -239,7 +239,7 @@ impl Lease {
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use titan_webhooks::transport::{ClaimedDelivery, DeliveryKey, HeldClaim, Lease};
+/// use titan_webhooks::queue::{ClaimedDelivery, DeliveryKey, HeldClaim, Lease};
 ///
 /// let claimed = ClaimedDelivery {
 ///     key: DeliveryKey::new("evt_1", 1.into()),
@@ -270,7 +270,7 @@ impl From<&ClaimedDelivery> for HeldClaim {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use titan_webhooks::transport::ClaimRequest;
+/// use titan_webhooks::queue::ClaimRequest;
 ///
 /// let request = ClaimRequest { owner: "worker-1", now: SystemTime::now(), lease: Duration::from_secs(60), limit: 32, skip: &[], per_webhook: 4 };
 /// assert_eq!(request.limit, 32);
@@ -297,12 +297,12 @@ impl ClaimRequest<'_> {
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
-    /// use titan_webhooks::transport::ClaimRequest;
+    /// use titan_webhooks::queue::ClaimRequest;
     ///
     /// let now = SystemTime::UNIX_EPOCH;
     /// let request = ClaimRequest { owner: "w", now, lease: Duration::from_secs(60), limit: 1, skip: &[], per_webhook: 1 };
     /// assert_eq!(request.lease_until()?, now + Duration::from_secs(60));
-    /// # Ok::<(), titan_webhooks::StoreError>(())
+    /// # Ok::<(), titan_webhooks::queue::StoreError>(())
     /// ```
     ///
     /// # Errors
@@ -319,7 +319,7 @@ impl ClaimRequest<'_> {
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use titan_webhooks::transport::{ClaimedDelivery, DeliveryKey, Lease};
+/// use titan_webhooks::queue::{ClaimedDelivery, DeliveryKey, Lease};
 ///
 /// let claimed = ClaimedDelivery {
 ///     key: DeliveryKey::new("evt_1", 1.into()),
@@ -371,7 +371,7 @@ pub(crate) fn is_storable(at: SystemTime) -> bool {
 /// The state a delivery moves to once an attempt is recorded.
 ///
 /// ```
-/// use titan_webhooks::transport::{Completion, DeliveryState};
+/// use titan_webhooks::queue::{Completion, DeliveryState};
 ///
 /// assert_eq!(Completion::Exhausted.state(), DeliveryState::Exhausted);
 /// ```
@@ -397,7 +397,7 @@ impl Completion {
     ///
     /// ```
     /// use std::time::SystemTime;
-    /// use titan_webhooks::transport::{Completion, DeliveryState};
+    /// use titan_webhooks::queue::{Completion, DeliveryState};
     ///
     /// assert_eq!(Completion::Retry { at: SystemTime::now() }.state(), DeliveryState::Retry);
     /// ```
@@ -415,7 +415,7 @@ impl Completion {
 /// A delivery that is not finished, as a shutdown or a listing reports it.
 ///
 /// ```
-/// use titan_webhooks::transport::{DeliveryKey, DeliveryState, OpenDelivery};
+/// use titan_webhooks::queue::{DeliveryKey, DeliveryState, OpenDelivery};
 ///
 /// let open = OpenDelivery { key: DeliveryKey::new("evt_1", 1.into()), state: DeliveryState::Retry, attempts: 1, next_attempt_at: None };
 /// assert!(open.state.is_open());
@@ -506,4 +506,30 @@ pub trait DeliveryStore: Send + Sync + 'static {
     fn work_queued(&self) -> impl Future<Output = ()> + Send + '_ {
         std::future::pending()
     }
+}
+
+/// A delivery store failed. Backend errors are carried as text, so no
+/// database crate's type reaches this API.
+///
+/// ```
+/// use titan_webhooks::queue::StoreError;
+///
+/// assert_eq!(StoreError::LeaseLost.to_string(), "the lease was lost: another worker holds the delivery");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The claim's lease lapsed and the delivery was claimed again, or it
+    /// was already completed.
+    #[error("the lease was lost: another worker holds the delivery")]
+    LeaseLost,
+    /// A time computed from a lease or a delay is out of range.
+    #[error("a time is out of range")]
+    TimeOutOfRange,
+    /// The storage backend failed.
+    #[error("the store failed: {message}")]
+    Backend {
+        /// The backend's description of the failure.
+        message: String,
+    },
 }

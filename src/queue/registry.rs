@@ -1,18 +1,22 @@
-//! The subscriptions a dispatcher delivers to.
+//! The subscriptions a sender delivers to, and the envelopes prepared for
+//! them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use serde::Serialize;
+
+use super::EnvelopeRecord;
 use crate::retry::RetrySchedule;
 use crate::subscription::{Webhook, WebhookId};
-use crate::{Envelope, Scheme, Secret, Signer};
+use crate::{Envelope, EnvelopeError, Scheme, Secret, Signer};
 
 /// A webhook ready to deliver to: its object, its signer, and optionally a
 /// retry schedule that overrides its `retries`.
 ///
 /// ```
 /// use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-/// use titan_webhooks::transport::Subscription;
+/// use titan_webhooks::queue::Subscription;
 /// use titan_webhooks::{Scheme, UrlGuard};
 ///
 /// let (webhook, secret) = WebhookRules::new(UrlGuard::new())
@@ -34,7 +38,7 @@ impl Subscription {
     ///
     /// ```
     /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-    /// # use titan_webhooks::transport::Subscription;
+    /// # use titan_webhooks::queue::Subscription;
     /// # use titan_webhooks::{Scheme, UrlGuard};
     /// let (webhook, secret) = WebhookRules::new(UrlGuard::new())
     ///     .create(1.into(), CreateWebhook::new("https://example.com/"))?
@@ -57,7 +61,7 @@ impl Subscription {
     ///
     /// ```
     /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-    /// # use titan_webhooks::transport::Subscription;
+    /// # use titan_webhooks::queue::Subscription;
     /// # use titan_webhooks::retry::RetrySchedule;
     /// # use titan_webhooks::{Scheme, UrlGuard};
     /// let (webhook, secret) = WebhookRules::new(UrlGuard::new())
@@ -78,7 +82,7 @@ impl Subscription {
     ///
     /// ```
     /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-    /// # use titan_webhooks::transport::Subscription;
+    /// # use titan_webhooks::queue::Subscription;
     /// # use titan_webhooks::{Scheme, UrlGuard};
     /// let (webhook, secret) = WebhookRules::new(UrlGuard::new())
     ///     .create(1.into(), CreateWebhook::new("https://example.com/"))?
@@ -95,7 +99,7 @@ impl Subscription {
     ///
     /// ```
     /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-    /// # use titan_webhooks::transport::Subscription;
+    /// # use titan_webhooks::queue::Subscription;
     /// # use titan_webhooks::{Scheme, UrlGuard};
     /// let (webhook, secret) = WebhookRules::new(UrlGuard::new())
     ///     .create(1.into(), CreateWebhook::new("https://example.com/"))?
@@ -113,7 +117,7 @@ impl Subscription {
     ///
     /// ```
     /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-    /// # use titan_webhooks::transport::Subscription;
+    /// # use titan_webhooks::queue::Subscription;
     /// # use titan_webhooks::{Scheme, UrlGuard};
     /// let (webhook, secret) = WebhookRules::new(UrlGuard::new())
     ///     .create(1.into(), CreateWebhook::new("https://example.com/"))?
@@ -137,7 +141,7 @@ impl Subscription {
 ///
 /// ```
 /// use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-/// use titan_webhooks::transport::{Subscription, SubscriptionRegistry};
+/// use titan_webhooks::queue::{Subscription, SubscriptionRegistry};
 /// use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard};
 ///
 /// let registry = SubscriptionRegistry::new();
@@ -160,7 +164,7 @@ impl SubscriptionRegistry {
     /// An empty registry.
     ///
     /// ```
-    /// use titan_webhooks::transport::SubscriptionRegistry;
+    /// use titan_webhooks::queue::SubscriptionRegistry;
     ///
     /// assert!(SubscriptionRegistry::new().is_empty());
     /// ```
@@ -192,7 +196,7 @@ impl SubscriptionRegistry {
     /// Removes the subscription of webhook `id`, returning it.
     ///
     /// ```
-    /// use titan_webhooks::transport::SubscriptionRegistry;
+    /// use titan_webhooks::queue::SubscriptionRegistry;
     ///
     /// assert!(SubscriptionRegistry::new().remove(&7.into()).is_none());
     /// ```
@@ -203,7 +207,7 @@ impl SubscriptionRegistry {
     /// The subscription of webhook `id`.
     ///
     /// ```
-    /// use titan_webhooks::transport::SubscriptionRegistry;
+    /// use titan_webhooks::queue::SubscriptionRegistry;
     ///
     /// assert!(SubscriptionRegistry::new().get(&7.into()).is_none());
     /// ```
@@ -216,7 +220,7 @@ impl SubscriptionRegistry {
     /// event and session filter.
     ///
     /// ```
-    /// use titan_webhooks::transport::SubscriptionRegistry;
+    /// use titan_webhooks::queue::SubscriptionRegistry;
     /// use titan_webhooks::{Envelope, TitanEvent};
     ///
     /// let envelope = Envelope::new(TitanEvent::ChatRead, "s", ());
@@ -231,10 +235,39 @@ impl SubscriptionRegistry {
             .collect()
     }
 
+    /// Serializes `envelope` once and names the subscriptions that want it,
+    /// ready to queue with [`DeliveryStore::enqueue`](super::DeliveryStore::enqueue),
+    /// or inside your own database transaction with a durable store's
+    /// `enqueue_in_tx` (the transactional outbox).
+    ///
+    /// ```
+    /// use titan_webhooks::queue::SubscriptionRegistry;
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// let prepared = SubscriptionRegistry::new().prepare(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+    /// assert!(prepared.webhooks.is_empty(), "no subscriptions yet");
+    /// # Ok::<(), titan_webhooks::EnvelopeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An [`EnvelopeError`] for an envelope that cannot be sent, as
+    /// [`EnvelopeRecord::from_envelope`] says.
+    pub fn prepare<P: Serialize>(&self, envelope: &Envelope<P>) -> Result<Prepared, EnvelopeError> {
+        let record = EnvelopeRecord::from_envelope(envelope)?;
+        let webhooks = self
+            .read()
+            .values()
+            .filter(|subscription| subscription.webhook.wants(envelope))
+            .map(|subscription| subscription.webhook.id().clone())
+            .collect();
+        Ok(Prepared { record, webhooks })
+    }
+
     /// How many subscriptions there are.
     ///
     /// ```
-    /// use titan_webhooks::transport::SubscriptionRegistry;
+    /// use titan_webhooks::queue::SubscriptionRegistry;
     ///
     /// assert_eq!(SubscriptionRegistry::new().len(), 0);
     /// ```
@@ -246,7 +279,7 @@ impl SubscriptionRegistry {
     /// Whether there are none.
     ///
     /// ```
-    /// use titan_webhooks::transport::SubscriptionRegistry;
+    /// use titan_webhooks::queue::SubscriptionRegistry;
     ///
     /// assert!(SubscriptionRegistry::new().is_empty());
     /// ```
@@ -268,4 +301,23 @@ impl SubscriptionRegistry {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// An envelope ready to queue; see [`SubscriptionRegistry::prepare`].
+///
+/// ```
+/// use titan_webhooks::queue::{EnvelopeRecord, Prepared};
+/// use titan_webhooks::{Envelope, TitanEvent};
+///
+/// let record = EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+/// let prepared = Prepared { record, webhooks: vec![42.into()] };
+/// assert_eq!(prepared.webhooks.len(), 1);
+/// # Ok::<(), titan_webhooks::EnvelopeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The envelope, serialized once.
+    pub record: EnvelopeRecord,
+    /// The webhooks that want it.
+    pub webhooks: Vec<WebhookId>,
 }

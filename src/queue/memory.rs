@@ -14,7 +14,7 @@ use super::{
     DeliveryKey, DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord,
     HeldClaim, Lease, OpenDelivery, QueueMetrics,
 };
-use crate::StoreError;
+use crate::queue::StoreError;
 use crate::subscription::WebhookId;
 
 /// How many finished deliveries, and separately how many attempts, a
@@ -38,7 +38,7 @@ pub const DEFAULT_MEMORY_HISTORY: usize = 10_000;
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use titan_webhooks::transport::{ClaimRequest, DeliveryStore, EnvelopeRecord, MemoryStore};
+/// use titan_webhooks::queue::{ClaimRequest, DeliveryStore, EnvelopeRecord, MemoryStore};
 /// use titan_webhooks::{Envelope, TitanEvent};
 ///
 /// # tokio_test_block_on(async {
@@ -139,7 +139,7 @@ impl MemoryStore {
     /// deliveries and attempts.
     ///
     /// ```
-    /// use titan_webhooks::transport::MemoryStore;
+    /// use titan_webhooks::queue::MemoryStore;
     ///
     /// assert!(MemoryStore::new().attempts().is_empty());
     /// ```
@@ -152,7 +152,7 @@ impl MemoryStore {
     /// and `history` attempts; open deliveries are always kept.
     ///
     /// ```
-    /// use titan_webhooks::transport::MemoryStore;
+    /// use titan_webhooks::queue::MemoryStore;
     ///
     /// assert!(MemoryStore::with_history(100).attempts().is_empty());
     /// ```
@@ -174,7 +174,7 @@ impl MemoryStore {
     /// finished ones.
     ///
     /// ```
-    /// use titan_webhooks::transport::{DeliveryKey, MemoryStore};
+    /// use titan_webhooks::queue::{DeliveryKey, MemoryStore};
     ///
     /// assert_eq!(MemoryStore::new().state(&DeliveryKey::new("evt_1", 1.into())), None);
     /// ```
@@ -188,7 +188,7 @@ impl MemoryStore {
     /// The remembered attempts, oldest first.
     ///
     /// ```
-    /// use titan_webhooks::transport::MemoryStore;
+    /// use titan_webhooks::queue::MemoryStore;
     ///
     /// assert_eq!(MemoryStore::new().attempts().len(), 0);
     /// ```

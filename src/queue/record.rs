@@ -1,4 +1,4 @@
-//! Records of delivery attempts, and the observers that receive them.
+//! Records of delivery attempts.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::DeliveryKey;
-use crate::subscription::WebhookId;
 
 /// The most bytes of a response body read and kept for the record.
 pub const MAX_RECORDED_BODY: usize = 64 * 1024;
@@ -15,7 +14,7 @@ pub const MAX_RECORDED_BODY: usize = 64 * 1024;
 /// Why an attempt got no response status.
 ///
 /// ```
-/// use titan_webhooks::transport::FailureKind;
+/// use titan_webhooks::queue::FailureKind;
 ///
 /// assert_eq!(FailureKind::RefusedByGuard.as_str(), "refused_by_guard");
 /// ```
@@ -41,7 +40,7 @@ impl FailureKind {
     /// The kind's name, as stored and logged.
     ///
     /// ```
-    /// use titan_webhooks::transport::FailureKind;
+    /// use titan_webhooks::queue::FailureKind;
     ///
     /// assert_eq!(FailureKind::Timeout.as_str(), "timeout");
     /// ```
@@ -67,7 +66,7 @@ impl fmt::Display for FailureKind {
 /// How an attempt ended on the wire.
 ///
 /// ```
-/// use titan_webhooks::transport::{AttemptOutcome, FailureKind};
+/// use titan_webhooks::queue::{AttemptOutcome, FailureKind};
 ///
 /// assert_eq!(AttemptOutcome::Status(503).to_string(), "503");
 /// assert_eq!(AttemptOutcome::Failed(FailureKind::Dns).to_string(), "dns");
@@ -93,7 +92,7 @@ impl fmt::Display for AttemptOutcome {
 /// What follows an attempt.
 ///
 /// ```
-/// use titan_webhooks::transport::NextStep;
+/// use titan_webhooks::queue::NextStep;
 ///
 /// assert!(NextStep::Succeeded.is_final());
 /// ```
@@ -116,7 +115,7 @@ impl NextStep {
     ///
     /// ```
     /// use std::time::SystemTime;
-    /// use titan_webhooks::transport::NextStep;
+    /// use titan_webhooks::queue::NextStep;
     ///
     /// assert!(!NextStep::RetryAt(SystemTime::now()).is_final());
     /// ```
@@ -131,7 +130,7 @@ impl NextStep {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use titan_webhooks::transport::{AttemptOutcome, DeliveryAttempt, DeliveryKey, NextStep};
+/// use titan_webhooks::queue::{AttemptOutcome, DeliveryAttempt, DeliveryKey, NextStep};
 ///
 /// let attempt = DeliveryAttempt {
 ///     key: DeliveryKey::new("evt_1", 42.into()),
@@ -204,7 +203,7 @@ impl DeliveryAttempt {
 /// Why a delivery was stopped without an attempt.
 ///
 /// ```
-/// use titan_webhooks::transport::CancelReason;
+/// use titan_webhooks::queue::CancelReason;
 ///
 /// assert_eq!(CancelReason::WebhookDisabled.to_string(), "the webhook is disabled");
 /// ```
@@ -224,89 +223,5 @@ impl fmt::Display for CancelReason {
             Self::WebhookDisabled => "the webhook is disabled",
             Self::WebhookRemoved => "the webhook was removed",
         })
-    }
-}
-
-/// Receives what the dispatcher does, so the user can keep a delivery log
-/// and disable webhooks that answer `410 Gone`. The dispatcher does not own
-/// the user's storage, so it asks rather than acts.
-///
-/// Methods run on the dispatcher's tasks: keep them quick, or hand off to a
-/// channel, as the implementation for
-/// [`tokio::sync::mpsc::UnboundedSender`] does.
-///
-/// ```
-/// use std::sync::Mutex;
-/// use titan_webhooks::transport::{DeliveryAttempt, DeliveryObserver};
-///
-/// #[derive(Default)]
-/// struct Log(Mutex<Vec<String>>);
-///
-/// impl DeliveryObserver for Log {
-///     fn on_attempt(&self, attempt: &DeliveryAttempt) {
-///         self.0.lock().unwrap().push(format!("{} #{}: {}", attempt.key, attempt.attempt, attempt.outcome));
-///     }
-/// }
-/// ```
-pub trait DeliveryObserver: Send + Sync + 'static {
-    /// An attempt was made and recorded.
-    fn on_attempt(&self, attempt: &DeliveryAttempt) {
-        let _ = attempt;
-    }
-
-    /// The endpoint of `webhook` answered `410 Gone`: disable the webhook.
-    fn on_disable(&self, webhook: &WebhookId) {
-        let _ = webhook;
-    }
-
-    /// A queued delivery was stopped without an attempt.
-    fn on_cancel(&self, key: &DeliveryKey, reason: CancelReason) {
-        let _ = (key, reason);
-    }
-}
-
-/// An observer that ignores everything.
-impl DeliveryObserver for () {}
-
-/// What a channel observer sends.
-///
-/// ```
-/// use titan_webhooks::transport::{CancelReason, DeliveryEvent, DeliveryKey};
-///
-/// let event = DeliveryEvent::Cancelled { key: DeliveryKey::new("evt_1", 1.into()), reason: CancelReason::WebhookRemoved };
-/// assert!(matches!(event, DeliveryEvent::Cancelled { .. }));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DeliveryEvent {
-    /// See [`DeliveryObserver::on_attempt`].
-    Attempted(DeliveryAttempt),
-    /// See [`DeliveryObserver::on_disable`].
-    DisableRequested(WebhookId),
-    /// See [`DeliveryObserver::on_cancel`].
-    Cancelled {
-        /// Which delivery.
-        key: DeliveryKey,
-        /// Why.
-        reason: CancelReason,
-    },
-}
-
-/// Sends every event down the channel. The channel is unbounded so that no
-/// record is dropped; a receiver that stops reading only grows it.
-impl DeliveryObserver for tokio::sync::mpsc::UnboundedSender<DeliveryEvent> {
-    fn on_attempt(&self, attempt: &DeliveryAttempt) {
-        let _ = self.send(DeliveryEvent::Attempted(attempt.clone()));
-    }
-
-    fn on_disable(&self, webhook: &WebhookId) {
-        let _ = self.send(DeliveryEvent::DisableRequested(webhook.clone()));
-    }
-
-    fn on_cancel(&self, key: &DeliveryKey, reason: CancelReason) {
-        let _ = self.send(DeliveryEvent::Cancelled {
-            key: key.clone(),
-            reason,
-        });
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::{DeliveryAttempt, DeliveryKey, DeliveryState};
-use crate::StoreError;
+use crate::queue::StoreError;
 use crate::subscription::WebhookId;
 
 /// The most records one listing returns.
@@ -20,7 +20,7 @@ pub const DEFAULT_LIST_LIMIT: usize = 100;
 /// of a webhook, of an envelope, or of both (one delivery), newest first.
 ///
 /// ```
-/// use titan_webhooks::transport::{DeliveryQuery, DeliveryState};
+/// use titan_webhooks::queue::{DeliveryQuery, DeliveryState};
 ///
 /// let query = DeliveryQuery::for_webhook(42.into()).with_state(DeliveryState::Exhausted).limit(20);
 /// assert_eq!(query.limit_or_default(), 20);
@@ -39,7 +39,7 @@ impl DeliveryQuery {
     /// Every delivery, newest first.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryQuery;
+    /// use titan_webhooks::queue::DeliveryQuery;
     ///
     /// assert_eq!(DeliveryQuery::all().webhook(), None);
     /// ```
@@ -50,7 +50,7 @@ impl DeliveryQuery {
     /// The deliveries to one webhook.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryQuery;
+    /// use titan_webhooks::queue::DeliveryQuery;
     ///
     /// assert_eq!(DeliveryQuery::for_webhook(7.into()).webhook(), Some(&7.into()));
     /// ```
@@ -64,7 +64,7 @@ impl DeliveryQuery {
     /// The deliveries of one envelope, to every webhook.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryQuery;
+    /// use titan_webhooks::queue::DeliveryQuery;
     ///
     /// assert_eq!(DeliveryQuery::for_envelope("evt_1").envelope(), Some("evt_1"));
     /// ```
@@ -78,7 +78,7 @@ impl DeliveryQuery {
     /// One delivery.
     ///
     /// ```
-    /// use titan_webhooks::transport::{DeliveryKey, DeliveryQuery};
+    /// use titan_webhooks::queue::{DeliveryKey, DeliveryQuery};
     ///
     /// let query = DeliveryQuery::for_delivery(&DeliveryKey::new("evt_1", 7.into()));
     /// assert_eq!((query.envelope(), query.webhook()), (Some("evt_1"), Some(&7.into())));
@@ -95,7 +95,7 @@ impl DeliveryQuery {
     /// they belong to.
     ///
     /// ```
-    /// use titan_webhooks::transport::{DeliveryQuery, DeliveryState};
+    /// use titan_webhooks::queue::{DeliveryQuery, DeliveryState};
     ///
     /// assert_eq!(DeliveryQuery::all().with_state(DeliveryState::Retry).state(), Some(DeliveryState::Retry));
     /// ```
@@ -108,7 +108,7 @@ impl DeliveryQuery {
     /// sequence of a page to get the next page.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryQuery;
+    /// use titan_webhooks::queue::DeliveryQuery;
     ///
     /// assert_eq!(DeliveryQuery::all().before(10).before_sequence(), Some(10));
     /// ```
@@ -121,7 +121,7 @@ impl DeliveryQuery {
     /// [`DEFAULT_LIST_LIMIT`].
     ///
     /// ```
-    /// use titan_webhooks::transport::{DeliveryQuery, MAX_LIST_LIMIT};
+    /// use titan_webhooks::queue::{DeliveryQuery, MAX_LIST_LIMIT};
     ///
     /// assert_eq!(DeliveryQuery::all().limit(1_000_000).limit_or_default(), MAX_LIST_LIMIT);
     /// ```
@@ -133,7 +133,7 @@ impl DeliveryQuery {
     /// The webhook filter.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryQuery;
+    /// use titan_webhooks::queue::DeliveryQuery;
     ///
     /// assert!(DeliveryQuery::for_envelope("evt_1").webhook().is_none());
     /// ```
@@ -145,7 +145,7 @@ impl DeliveryQuery {
     /// The envelope filter.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryQuery;
+    /// use titan_webhooks::queue::DeliveryQuery;
     ///
     /// assert!(DeliveryQuery::for_webhook(1.into()).envelope().is_none());
     /// ```
@@ -157,7 +157,7 @@ impl DeliveryQuery {
     /// The state filter.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryQuery;
+    /// use titan_webhooks::queue::DeliveryQuery;
     ///
     /// assert!(DeliveryQuery::all().state().is_none());
     /// ```
@@ -169,7 +169,7 @@ impl DeliveryQuery {
     /// The cursor: only records with a smaller sequence.
     ///
     /// ```
-    /// use titan_webhooks::transport::DeliveryQuery;
+    /// use titan_webhooks::queue::DeliveryQuery;
     ///
     /// assert!(DeliveryQuery::all().before_sequence().is_none());
     /// ```
@@ -182,7 +182,7 @@ impl DeliveryQuery {
     /// [`MAX_LIST_LIMIT`], or [`DEFAULT_LIST_LIMIT`].
     ///
     /// ```
-    /// use titan_webhooks::transport::{DeliveryQuery, DEFAULT_LIST_LIMIT};
+    /// use titan_webhooks::queue::{DeliveryQuery, DEFAULT_LIST_LIMIT};
     ///
     /// assert_eq!(DeliveryQuery::all().limit_or_default(), DEFAULT_LIST_LIMIT);
     /// ```
@@ -206,7 +206,7 @@ impl DeliveryQuery {
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use titan_webhooks::transport::{DeliveryKey, DeliveryRecord, DeliveryState};
+/// use titan_webhooks::queue::{DeliveryKey, DeliveryRecord, DeliveryState};
 ///
 /// let record = DeliveryRecord {
 ///     sequence: 1,
@@ -247,7 +247,7 @@ pub struct DeliveryRecord {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use titan_webhooks::transport::{AttemptOutcome, AttemptRecord, DeliveryAttempt, DeliveryKey, NextStep};
+/// use titan_webhooks::queue::{AttemptOutcome, AttemptRecord, DeliveryAttempt, DeliveryKey, NextStep};
 ///
 /// let record = AttemptRecord {
 ///     sequence: 9,
@@ -279,7 +279,7 @@ pub struct AttemptRecord {
 ///
 /// ```
 /// use std::time::Duration;
-/// use titan_webhooks::transport::{DeliveryState, QueueMetrics};
+/// use titan_webhooks::queue::{DeliveryState, QueueMetrics};
 ///
 /// // Fields may be added, so a store of your own starts from the default.
 /// let mut metrics = QueueMetrics::default();
@@ -313,7 +313,7 @@ impl QueueMetrics {
     /// The number of deliveries in `state`.
     ///
     /// ```
-    /// use titan_webhooks::transport::{DeliveryState, QueueMetrics};
+    /// use titan_webhooks::queue::{DeliveryState, QueueMetrics};
     ///
     /// assert_eq!(QueueMetrics::default().depth(DeliveryState::Pending), 0);
     /// ```
@@ -333,7 +333,7 @@ impl QueueMetrics {
     /// waiting to retry.
     ///
     /// ```
-    /// use titan_webhooks::transport::QueueMetrics;
+    /// use titan_webhooks::queue::QueueMetrics;
     ///
     /// let mut metrics = QueueMetrics::default();
     /// metrics.in_flight = 1;
