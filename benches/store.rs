@@ -20,10 +20,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use sqlx::sqlite::SqliteSynchronous;
-use titan_webhooks::queue::{
-    AttemptOutcome, ClaimRequest, Completion, DeliveryAttempt, DeliveryStore, EnvelopeRecord,
-    NextStep,
-};
+use titan_webhooks::queue::{ClaimRequest, DeliveryAttempt, DeliveryStore, EnvelopeRecord};
+use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::{PostgresStore, SqliteStore};
 use titan_webhooks::subscription::WebhookId;
 use titan_webhooks::{Envelope, TitanEvent};
@@ -45,6 +43,7 @@ fn record() -> EnvelopeRecord {
 
 fn attempt_for(key: &titan_webhooks::queue::DeliveryKey) -> DeliveryAttempt {
     DeliveryAttempt {
+        sequence: None,
         key: key.clone(),
         attempt: 1,
         started_at: SystemTime::now(),
@@ -194,10 +193,7 @@ macro_rules! measure {
                         assert_eq!(claimed.len(), BATCH);
                         for delivery in &claimed {
                             let attempt = attempt_for(&delivery.key);
-                            store
-                                .complete(delivery, Some(&attempt), Completion::Succeeded)
-                                .await
-                                .unwrap();
+                            store.complete(delivery, &attempt).await.unwrap();
                         }
                     }
                     start.elapsed()

@@ -28,10 +28,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::post;
 use titan_webhooks::queue::{
-    AttemptOutcome, DeliveryAdmin as _, DeliveryAttempt, DeliveryQuery, DeliveryStore, MemoryStore,
-    NextStep, Subscription, SubscriptionRegistry,
+    DeliveryAdmin as _, DeliveryAttempt, DeliveryQuery, DeliveryStore, MemoryStore, Subscription,
+    SubscriptionRegistry,
 };
 use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
+use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::SqliteStore;
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
 use titan_webhooks::transport::DispatchError;
@@ -449,8 +450,8 @@ impl Demo {
             .list_attempts(&DeliveryQuery::for_envelope(envelope.id()))
             .await?;
         println!("   the store's attempt log for {}:", envelope.id());
-        for record in log.iter().rev() {
-            println!("     {}", describe(&record.attempt));
+        for attempt in log.iter().rev() {
+            println!("     {}", describe(attempt));
         }
         Ok(report.open.len() == 1 && last.succeeded() && log.len() == 2)
     }

@@ -3,11 +3,10 @@
 //!
 //! Run with `cargo run --example retry_schedule`.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use http::StatusCode;
 use titan_webhooks::retry::{
-    AttemptResult, Backoff, Decision, Jitter, Outcome, RetryPolicy, RetryRules, RetrySchedule,
+    AttemptOutcome, Backoff, FailureKind, Jitter, NextStep, RetryPolicy, RetryRules, RetrySchedule,
 };
 
 fn show(name: &str, schedule: &RetrySchedule) {
@@ -58,44 +57,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\nDecisions after the first attempt, default rules:");
     let rules = RetryRules::default();
+    let now = SystemTime::now();
+    let describe = |next: NextStep| match next {
+        NextStep::RetryAt(at) => {
+            format!(
+                "retry in {}",
+                human(at.duration_since(now).unwrap_or_default())
+            )
+        }
+        other => format!("{other:?}"),
+    };
     let cases = [
-        ("200 OK", AttemptResult::status(StatusCode::OK)),
+        ("200 OK", AttemptOutcome::Status(200), None),
         (
             "500 Internal Server Error",
-            AttemptResult::status(StatusCode::INTERNAL_SERVER_ERROR),
+            AttemptOutcome::Status(500),
+            None,
         ),
-        (
-            "301 Moved Permanently",
-            AttemptResult::status(StatusCode::MOVED_PERMANENTLY),
-        ),
+        ("301 Moved Permanently", AttemptOutcome::Status(301), None),
         (
             "503 with Retry-After: 120",
-            AttemptResult::Status {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                retry_after: Some(Duration::from_secs(120)),
-            },
+            AttemptOutcome::Status(503),
+            Some(Duration::from_secs(120)),
+        ),
+        ("429 Too Many Requests", AttemptOutcome::Status(429), None),
+        (
+            "timeout",
+            AttemptOutcome::Failed(FailureKind::Timeout),
+            None,
         ),
         (
-            "429 Too Many Requests",
-            AttemptResult::status(StatusCode::TOO_MANY_REQUESTS),
+            "connection refused",
+            AttemptOutcome::Failed(FailureKind::Connect),
+            None,
         ),
-        ("timeout", AttemptResult::Timeout),
-        ("connection refused", AttemptResult::ConnectionFailed),
-        ("410 Gone", AttemptResult::status(StatusCode::GONE)),
+        ("410 Gone", AttemptOutcome::Status(410), None),
     ];
-    for (name, result) in cases {
-        let decision = match rules.classify(&Outcome::new(1, result)) {
-            Decision::Retry(delay) => format!("retry in {}", human(delay)),
-            other => format!("{other:?}"),
-        };
-        println!("  {name:<28} -> {decision}");
+    for (name, outcome, retry_after) in cases {
+        let next = rules.next_step(1, outcome, retry_after, now);
+        println!("  {name:<28} -> {}", describe(next));
     }
     let last = rules.schedule().retries().saturating_add(1);
-    let exhausted = Outcome::new(last, AttemptResult::status(StatusCode::BAD_GATEWAY));
+    let exhausted = rules.next_step(last, AttemptOutcome::Status(502), None, now);
     println!(
-        "  {:<28} -> {:?}",
+        "  {:<28} -> {}",
         format!("502 on attempt {last}"),
-        rules.classify(&exhausted)
+        describe(exhausted)
     );
     Ok(())
 }

@@ -13,10 +13,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use titan_webhooks::queue::{
-    AttemptOutcome, MemoryStore, NextStep, Subscription, SubscriptionRegistry,
-};
+use titan_webhooks::queue::{MemoryStore, Subscription, SubscriptionRegistry};
 use titan_webhooks::retry::RetrySchedule;
+use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
 use titan_webhooks::transport::{DeliveryEvent, Dispatcher};
 use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard};

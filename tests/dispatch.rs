@@ -9,10 +9,11 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use support::{Reply, Sink};
 use titan_webhooks::queue::{
-    AttemptOutcome, CancelReason, DeliveryAttempt, DeliveryKey, DeliveryState, FailureKind,
-    MAX_RECORDED_BODY, MemoryStore, NextStep, Subscription, SubscriptionRegistry,
+    CancelReason, DeliveryAttempt, DeliveryKey, DeliveryState, MAX_RECORDED_BODY, MemoryStore,
+    Subscription, SubscriptionRegistry,
 };
 use titan_webhooks::retry::RetrySchedule;
+use titan_webhooks::retry::{AttemptOutcome, FailureKind, NextStep};
 use titan_webhooks::subscription::{CreateWebhook, CustomHeader, UpdateWebhook, WebhookRules};
 use titan_webhooks::transport::{DeliveryEvent, Dispatcher};
 use titan_webhooks::{Envelope, Scheme, Secret, TitanEvent, UrlGuard, Verifier};

@@ -11,9 +11,8 @@ use std::time::{Duration, SystemTime};
 use support::Sink;
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::queue::{
-    ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryState,
-    DeliveryStore, EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, Subscription,
-    SubscriptionRegistry,
+    ClaimRequest, ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryState, DeliveryStore,
+    EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, Subscription, SubscriptionRegistry,
 };
 use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::subscription::WebhookId;
@@ -53,9 +52,8 @@ impl DeliveryStore for FlakyStore {
     async fn complete(
         &self,
         delivery: &ClaimedDelivery,
-        attempt: Option<&DeliveryAttempt>,
-        next: Completion,
-    ) -> Result<(), StoreError> {
+        attempt: &DeliveryAttempt,
+    ) -> Result<u64, StoreError> {
         let failing = self
             .failures
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
@@ -67,7 +65,11 @@ impl DeliveryStore for FlakyStore {
                 message: "connection reset".into(),
             });
         }
-        self.inner.complete(delivery, attempt, next).await
+        self.inner.complete(delivery, attempt).await
+    }
+
+    async fn cancel(&self, delivery: &ClaimedDelivery) -> Result<(), StoreError> {
+        self.inner.cancel(delivery).await
     }
 
     async fn release_leases(&self, owner: &str) -> Result<Vec<DeliveryKey>, StoreError> {

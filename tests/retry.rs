@@ -7,8 +7,8 @@ use http::StatusCode;
 use proptest::prelude::*;
 use titan_webhooks::RetryPolicyError;
 use titan_webhooks::retry::{
-    AttemptResult, Backoff, Decision, Jitter, MAX_RETRY_AFTER, Outcome, RetryPolicy, RetryRules,
-    RetrySchedule, THROTTLE_FLOOR, parse_retry_after,
+    AttemptOutcome, Backoff, FailureKind, Jitter, MAX_RETRY_AFTER, NextStep, RetryPolicy,
+    RetryRules, RetrySchedule, THROTTLE_FLOOR, parse_retry_after,
 };
 
 fn secs(values: &[u64]) -> Vec<Duration> {
@@ -128,8 +128,7 @@ fn the_largest_exponential_policy_saturates_instead_of_overflowing() {
 #[test]
 fn zero_attempts_means_no_retry() {
     let rules = RetryRules::new(RetryPolicy::new(0, 5, Backoff::Linear).unwrap().into());
-    let outcome = Outcome::new(1, AttemptResult::status(StatusCode::INTERNAL_SERVER_ERROR));
-    assert_eq!(rules.classify(&outcome), Decision::GiveUp);
+    assert_eq!(after(&rules, 1, 500), NextStep::GaveUp);
 }
 
 #[test]
@@ -190,83 +189,112 @@ fn retry_after_reads_seconds_and_dates_and_ignores_garbage() {
     }
 }
 
-fn outcome(attempt: u32, status: u16) -> Outcome {
-    Outcome::new(
-        attempt,
-        AttemptResult::status(StatusCode::from_u16(status).unwrap()),
-    )
+/// The instant the rules judge at, so retry times are exact.
+const NOW: SystemTime = SystemTime::UNIX_EPOCH;
+
+fn after(rules: &RetryRules, attempt: u32, status: u16) -> NextStep {
+    rules.next_step(attempt, AttemptOutcome::Status(status), None, NOW)
 }
 
-fn with_retry_after(attempt: u32, status: u16, seconds: u64) -> Outcome {
-    Outcome::new(
-        attempt,
-        AttemptResult::Status {
-            status: StatusCode::from_u16(status).unwrap(),
-            retry_after: Some(Duration::from_secs(seconds)),
-        },
-    )
+fn failed(rules: &RetryRules, attempt: u32, kind: FailureKind) -> NextStep {
+    rules.next_step(attempt, AttemptOutcome::Failed(kind), None, NOW)
+}
+
+fn with_retry_after(rules: &RetryRules, attempt: u32, status: u16, seconds: u64) -> NextStep {
+    let retry_after = Some(Duration::from_secs(seconds));
+    rules.next_step(attempt, AttemptOutcome::Status(status), retry_after, NOW)
+}
+
+fn retry_in(delay: Duration) -> NextStep {
+    NextStep::RetryAt(NOW + delay)
 }
 
 #[test]
 fn classification_follows_the_seeds_and_standard_webhooks() {
     let policy = RetryPolicy::new(3, 5, Backoff::Exponential).unwrap();
     let rules = RetryRules::new(policy.into());
-    let retry = |seconds| Decision::Retry(Duration::from_secs(seconds));
+    let retry = |seconds| retry_in(Duration::from_secs(seconds));
 
     for status in [200, 201, 204, 299] {
-        assert_eq!(
-            rules.classify(&outcome(1, status)),
-            Decision::Success,
-            "{status}"
-        );
+        assert_eq!(after(&rules, 1, status), NextStep::Succeeded, "{status}");
     }
     for status in [301, 302, 307, 400, 401, 404, 500, 502, 504] {
-        assert_eq!(rules.classify(&outcome(1, status)), retry(5), "{status}");
+        assert_eq!(after(&rules, 1, status), retry(5), "{status}");
     }
-    assert_eq!(rules.classify(&outcome(1, 410)), Decision::Disable);
-    assert_eq!(rules.classify(&outcome(3, 500)), retry(20));
-    assert_eq!(rules.classify(&outcome(4, 500)), Decision::GiveUp);
+    assert_eq!(after(&rules, 1, 410), NextStep::Disabled);
+    assert_eq!(after(&rules, 3, 500), retry(20));
+    assert_eq!(after(&rules, 4, 500), NextStep::GaveUp);
+    for kind in [
+        FailureKind::Dns,
+        FailureKind::Connect,
+        FailureKind::Tls,
+        FailureKind::Body,
+    ] {
+        assert_eq!(failed(&rules, 2, kind), retry(10), "{kind}");
+    }
+    // Asking again will not change the guard's answer.
     assert_eq!(
-        rules.classify(&Outcome::new(2, AttemptResult::ConnectionFailed)),
-        retry(10)
+        failed(&rules, 1, FailureKind::RefusedByGuard),
+        NextStep::GaveUp
     );
     // Timeouts and 429 wait at least the throttle floor.
     assert_eq!(
-        rules.classify(&Outcome::new(1, AttemptResult::Timeout)),
-        Decision::Retry(THROTTLE_FLOOR)
+        failed(&rules, 1, FailureKind::Timeout),
+        retry_in(THROTTLE_FLOOR)
     );
-    assert_eq!(
-        rules.classify(&outcome(1, 429)),
-        Decision::Retry(THROTTLE_FLOOR)
-    );
+    assert_eq!(after(&rules, 1, 429), retry_in(THROTTLE_FLOOR));
 }
 
 #[test]
 fn retry_after_lengthens_but_never_shortens_and_is_clamped() {
     let rules = RetryRules::new(RetryPolicy::new(5, 100, Backoff::Constant).unwrap().into());
-    let retry = |seconds| Decision::Retry(Duration::from_secs(seconds));
-    assert_eq!(rules.classify(&with_retry_after(1, 503, 300)), retry(300));
-    assert_eq!(rules.classify(&with_retry_after(1, 503, 10)), retry(100));
-    assert_eq!(rules.classify(&with_retry_after(1, 429, 120)), retry(120));
+    let retry = |seconds| retry_in(Duration::from_secs(seconds));
+    assert_eq!(with_retry_after(&rules, 1, 503, 300), retry(300));
+    assert_eq!(with_retry_after(&rules, 1, 503, 10), retry(100));
+    assert_eq!(with_retry_after(&rules, 1, 429, 120), retry(120));
     assert_eq!(
-        rules.classify(&with_retry_after(1, 503, 10 * 86_400)),
-        Decision::Retry(MAX_RETRY_AFTER)
+        with_retry_after(&rules, 1, 503, 10 * 86_400),
+        retry_in(MAX_RETRY_AFTER)
     );
     // Only 429 and 503 carry a meaningful Retry-After.
-    assert_eq!(rules.classify(&with_retry_after(1, 500, 300)), retry(100));
+    assert_eq!(with_retry_after(&rules, 1, 500, 300), retry(100));
     // Retry-After never revives an exhausted delivery.
-    assert_eq!(
-        rules.classify(&with_retry_after(6, 503, 30)),
-        Decision::GiveUp
-    );
+    assert_eq!(with_retry_after(&rules, 6, 503, 30), NextStep::GaveUp);
 }
 
 #[test]
 fn never_retried_statuses_give_up_but_gone_still_disables() {
     let rules = RetryRules::default().with_never_retry([StatusCode::BAD_REQUEST, StatusCode::GONE]);
-    assert_eq!(rules.classify(&outcome(1, 400)), Decision::GiveUp);
-    assert_eq!(rules.classify(&outcome(1, 410)), Decision::Disable);
-    assert!(rules.classify(&outcome(1, 401)).is_retry());
+    assert_eq!(after(&rules, 1, 400), NextStep::GaveUp);
+    assert_eq!(after(&rules, 1, 410), NextStep::Disabled);
+    assert!(matches!(after(&rules, 1, 401), NextStep::RetryAt(_)));
+}
+
+#[test]
+fn another_schedule_keeps_the_rules_floors_and_statuses() {
+    let rules = RetryRules::default().with_never_retry([StatusCode::BAD_REQUEST]);
+    let schedule = RetrySchedule::stripe_like();
+    let on = |attempt, outcome| rules.next_step_on(&schedule, attempt, outcome, None, NOW);
+    assert_eq!(
+        on(1, AttemptOutcome::Status(500)),
+        retry_in(Duration::from_secs(60))
+    );
+    assert_eq!(
+        on(2, AttemptOutcome::Status(500)),
+        retry_in(Duration::from_secs(300))
+    );
+    assert_eq!(on(1, AttemptOutcome::Status(400)), NextStep::GaveUp);
+    assert_eq!(on(11, AttemptOutcome::Status(500)), NextStep::GaveUp);
+    assert_eq!(
+        on(2, AttemptOutcome::Failed(FailureKind::Timeout)),
+        retry_in(Duration::from_secs(300))
+    );
+}
+
+#[test]
+fn a_retry_past_the_end_of_time_gives_up() {
+    let rules = RetryRules::new(RetrySchedule::explicit([Duration::MAX]).unwrap());
+    assert_eq!(after(&rules, 1, 500), NextStep::GaveUp);
 }
 
 #[test]
@@ -405,16 +433,13 @@ proptest! {
         kind in 0u8..3,
     ) {
         let rules = RetryRules::new(schedule.with_jitter(Jitter::None));
-        let result = match kind {
-            0 => AttemptResult::Status {
-                status: StatusCode::from_u16(status).unwrap(),
-                retry_after: retry_after.map(Duration::from_secs),
-            },
-            1 => AttemptResult::Timeout,
-            _ => AttemptResult::ConnectionFailed,
+        let (outcome, retry_after) = match kind {
+            0 => (AttemptOutcome::Status(status), retry_after.map(Duration::from_secs)),
+            1 => (AttemptOutcome::Failed(FailureKind::Timeout), None),
+            _ => (AttemptOutcome::Failed(FailureKind::Connect), None),
         };
-        let decision = rules.classify(&Outcome::new(attempt, result));
-        if let Decision::Retry(delay) = decision {
+        if let NextStep::RetryAt(at) = rules.next_step(attempt, outcome, retry_after, NOW) {
+            let delay = at.duration_since(NOW).unwrap();
             prop_assert!(delay >= rules.schedule().delay(attempt).unwrap());
         }
     }

@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::queue::{
-    AttemptOutcome, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
-    DeliveryKey, DeliveryQuery, DeliveryState, DeliveryStore, EnvelopeRecord, FailureKind,
-    HeldClaim, NextStep,
+    ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
+    DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim,
 };
+use titan_webhooks::retry::{AttemptOutcome, FailureKind, NextStep};
 use titan_webhooks::subscription::WebhookId;
 use titan_webhooks::{Envelope, TitanEvent};
 
@@ -44,6 +44,7 @@ fn micros_after_epoch(micros: u64) -> SystemTime {
 
 fn attempt(delivery: &ClaimedDelivery, outcome: AttemptOutcome, next: NextStep) -> DeliveryAttempt {
     DeliveryAttempt {
+        sequence: None,
         key: delivery.key.clone(),
         attempt: delivery.next_attempt(),
         started_at: micros_after_epoch(1_790_000_000_123_456),
@@ -234,22 +235,24 @@ async fn completion_records_the_attempt_and_refuses_a_stale_claim<
         AttemptOutcome::Status(503),
         NextStep::RetryAt(retry_at),
     );
-    store
-        .complete(&claimed, Some(&made), Completion::Retry { at: retry_at })
-        .await
-        .unwrap();
+    let logged = store.complete(&claimed, &made).await.unwrap();
 
     let attempts = store
         .list_attempts(&DeliveryQuery::for_delivery(&claimed.key))
         .await
         .unwrap();
     assert_eq!(attempts.len(), 1);
-    assert_eq!(attempts[0].attempt, made, "every field round-trips");
+    assert_eq!(
+        attempts[0],
+        DeliveryAttempt {
+            sequence: Some(logged),
+            ..made.clone()
+        },
+        "every field round-trips, with the sequence complete returned"
+    );
 
     assert!(matches!(
-        store
-            .complete(&claimed, Some(&made), Completion::Succeeded)
-            .await,
+        store.complete(&claimed, &made).await,
         Err(StoreError::LeaseLost)
     ));
     assert_eq!(
@@ -288,24 +291,18 @@ async fn completion_records_the_attempt_and_refuses_a_stale_claim<
         AttemptOutcome::Failed(FailureKind::Tls),
         NextStep::GaveUp,
     );
-    store
-        .complete(&retried, Some(&failed), Completion::Exhausted)
-        .await
-        .unwrap();
+    store.complete(&retried, &failed).await.unwrap();
     let attempts = store
         .list_attempts(&DeliveryQuery::for_delivery(&claimed.key))
         .await
         .unwrap();
     assert_eq!(
-        attempts
-            .iter()
-            .map(|a| a.attempt.attempt)
-            .collect::<Vec<_>>(),
+        attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(),
         [2, 1],
         "newest first"
     );
     assert_eq!(
-        attempts[0].attempt.outcome,
+        attempts[0].outcome,
         AttemptOutcome::Failed(FailureKind::Tls)
     );
     assert_eq!(
@@ -376,7 +373,10 @@ async fn leases_are_renewed_recovered_and_released<S: DeliveryStore + DeliveryAd
     let retaken = claim_one(store, "c").await;
     assert_eq!(retaken.key, abandoned.key);
     store
-        .complete(&retaken, None, Completion::Succeeded)
+        .complete(
+            &retaken,
+            &attempt(&retaken, AttemptOutcome::Status(204), NextStep::Succeeded),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -389,7 +389,12 @@ async fn leases_are_renewed_recovered_and_released<S: DeliveryStore + DeliveryAd
         Some(DeliveryState::Pending)
     );
     assert!(matches!(
-        store.complete(&claimed, None, Completion::Succeeded).await,
+        store
+            .complete(
+                &claimed,
+                &attempt(&claimed, AttemptOutcome::Status(204), NextStep::Succeeded)
+            )
+            .await,
         Err(StoreError::LeaseLost)
     ));
 
@@ -406,7 +411,10 @@ async fn leases_are_renewed_recovered_and_released<S: DeliveryStore + DeliveryAd
     );
     assert!(matches!(
         store
-            .complete(&reclaimed, None, Completion::Succeeded)
+            .complete(
+                &reclaimed,
+                &attempt(&reclaimed, AttemptOutcome::Status(204), NextStep::Succeeded)
+            )
             .await,
         Err(StoreError::LeaseLost)
     ));
@@ -461,12 +469,9 @@ async fn listings_filter_and_page_newest_first<S: DeliveryStore + DeliveryAdmin>
     assert!(shown.next_attempt_at.is_some());
     assert!(shown.created_at <= SystemTime::now());
 
-    let claimed = claim_one_of(store, &envelopes[0].id, 2.into()).await;
+    let claimed = claim_one_of(store, &envelopes[0].id, 2.into(), &[1.into()]).await;
     let made = attempt(&claimed, AttemptOutcome::Status(500), NextStep::GaveUp);
-    store
-        .complete(&claimed, Some(&made), Completion::Exhausted)
-        .await
-        .unwrap();
+    store.complete(&claimed, &made).await.unwrap();
     let exhausted = store
         .list_deliveries(&DeliveryQuery::all().with_state(DeliveryState::Exhausted))
         .await
@@ -490,41 +495,31 @@ async fn listings_filter_and_page_newest_first<S: DeliveryStore + DeliveryAdmin>
     );
     assert!(
         store
-            .list_attempts(&DeliveryQuery::all().before(of_webhook_2[0].sequence))
+            .list_attempts(&DeliveryQuery::all().before(of_webhook_2[0].sequence.unwrap()))
             .await
             .unwrap()
             .is_empty()
     );
 }
 
-/// Claims until `envelope` → `webhook` comes up, handing the rest back.
+/// Claims the earliest due delivery to `webhook`, skipping `others`, and
+/// checks it is `envelope`'s: the first one queued.
 async fn claim_one_of<S: DeliveryStore>(
     store: &S,
     envelope: &str,
     webhook: WebhookId,
+    others: &[WebhookId],
 ) -> ClaimedDelivery {
-    let claimed = store
-        .claim(request("picker", SystemTime::now(), &[]))
+    let mut claimed = store
+        .claim(ClaimRequest {
+            limit: 1,
+            ..request("picker", SystemTime::now(), others)
+        })
         .await
         .unwrap();
-    let wanted = DeliveryKey::new(envelope, webhook);
-    let found = claimed
-        .iter()
-        .find(|claimed| claimed.key == wanted)
-        .cloned()
-        .unwrap();
-    for other in claimed.iter().filter(|claimed| claimed.key != wanted) {
-        store
-            .complete(
-                other,
-                None,
-                Completion::Retry {
-                    at: SystemTime::now(),
-                },
-            )
-            .await
-            .unwrap();
-    }
+    assert_eq!(claimed.len(), 1);
+    let found = claimed.pop().unwrap();
+    assert_eq!(found.key, DeliveryKey::new(envelope, webhook));
     found
 }
 
@@ -532,10 +527,7 @@ async fn redelivery_starts_a_finished_delivery_over<S: DeliveryStore + DeliveryA
     store.enqueue(&record("a"), &[1.into()]).await.unwrap();
     let first = claim_one(store, "w").await;
     let failed = attempt(&first, AttemptOutcome::Status(500), NextStep::GaveUp);
-    store
-        .complete(&first, Some(&failed), Completion::Exhausted)
-        .await
-        .unwrap();
+    store.complete(&first, &failed).await.unwrap();
 
     let now = SystemTime::now();
     assert!(store.redeliver(&first.key, now).await.unwrap());
@@ -554,7 +546,10 @@ async fn redelivery_starts_a_finished_delivery_over<S: DeliveryStore + DeliveryA
     assert_eq!(again.attempts, 0, "the retry schedule starts over");
     assert_eq!(again.body, first.body);
     store
-        .complete(&again, None, Completion::Exhausted)
+        .complete(
+            &again,
+            &attempt(&again, AttemptOutcome::Status(500), NextStep::GaveUp),
+        )
         .await
         .unwrap();
 
@@ -563,7 +558,10 @@ async fn redelivery_starts_a_finished_delivery_over<S: DeliveryStore + DeliveryA
     let b = claim_one(store, "w").await;
     let before_b = SystemTime::now();
     store
-        .complete(&b, None, Completion::Exhausted)
+        .complete(
+            &b,
+            &attempt(&b, AttemptOutcome::Status(500), NextStep::GaveUp),
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -571,7 +569,10 @@ async fn redelivery_starts_a_finished_delivery_over<S: DeliveryStore + DeliveryA
     store.enqueue(&record("c"), &[1.into()]).await.unwrap();
     let c = claim_one(store, "w").await;
     store
-        .complete(&c, None, Completion::Exhausted)
+        .complete(
+            &c,
+            &attempt(&c, AttemptOutcome::Status(500), NextStep::GaveUp),
+        )
         .await
         .unwrap();
 
@@ -619,10 +620,7 @@ async fn cancelling_a_webhook_leaves_attempts_in_flight_alone<S: DeliveryStore +
     assert_eq!(store.cancel_webhook(&1.into(), now).await.unwrap(), 2);
     assert_eq!(store.cancel_webhook(&1.into(), now).await.unwrap(), 0);
     let made = attempt(&in_flight, AttemptOutcome::Status(200), NextStep::Succeeded);
-    store
-        .complete(&in_flight, Some(&made), Completion::Succeeded)
-        .await
-        .unwrap();
+    store.complete(&in_flight, &made).await.unwrap();
 
     let metrics = store.metrics(SystemTime::now()).await.unwrap();
     assert_eq!(
@@ -649,24 +647,13 @@ async fn purging_removes_old_succeeded_deliveries_and_lone_envelopes<
         .unwrap();
     for delivery in &claimed {
         let exhausted = delivery.key == DeliveryKey::new(shared.id.clone(), 2.into());
-        let (outcome, next, completion) = if exhausted {
-            (
-                AttemptOutcome::Status(400),
-                NextStep::GaveUp,
-                Completion::Exhausted,
-            )
+        let (outcome, next) = if exhausted {
+            (AttemptOutcome::Status(400), NextStep::GaveUp)
         } else {
-            (
-                AttemptOutcome::Status(204),
-                NextStep::Succeeded,
-                Completion::Succeeded,
-            )
+            (AttemptOutcome::Status(204), NextStep::Succeeded)
         };
         let made = attempt(delivery, outcome, next);
-        store
-            .complete(delivery, Some(&made), completion)
-            .await
-            .unwrap();
+        store.complete(delivery, &made).await.unwrap();
     }
 
     let before_finishing = SystemTime::now() - Duration::from_secs(3600);
@@ -687,7 +674,7 @@ async fn purging_removes_old_succeeded_deliveries_and_lone_envelopes<
         1,
         "the purged deliveries' attempts are gone"
     );
-    assert_eq!(attempts[0].attempt.key, left[0].key);
+    assert_eq!(attempts[0].key, left[0].key);
 
     assert_eq!(
         store.enqueue(&alone, &[1.into()]).await.unwrap(),
@@ -724,7 +711,14 @@ async fn metrics_count_states_and_the_oldest_due_age<S: DeliveryStore + Delivery
         .unwrap();
     let far = SystemTime::now() + Duration::from_secs(86_400);
     store
-        .complete(&claimed[0], None, Completion::Retry { at: far })
+        .complete(
+            &claimed[0],
+            &attempt(
+                &claimed[0],
+                AttemptOutcome::Status(503),
+                NextStep::RetryAt(far),
+            ),
+        )
         .await
         .unwrap();
     let second = store

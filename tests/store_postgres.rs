@@ -12,9 +12,10 @@ use std::time::{Duration, SystemTime};
 
 use support::postgres::TestDatabase;
 use titan_webhooks::queue::{
-    ClaimRequest, Completion, DeliveryAdmin, DeliveryKey, DeliveryQuery, DeliveryStore,
-    EnvelopeRecord, Prepared, SubscriptionRegistry,
+    ClaimRequest, DeliveryAdmin, DeliveryKey, DeliveryQuery, DeliveryStore, EnvelopeRecord,
+    Prepared, SubscriptionRegistry,
 };
+use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::PostgresStore;
 use titan_webhooks::subscription::WebhookId;
 use titan_webhooks::transport::Dispatcher;
@@ -68,7 +69,14 @@ async fn processes_sharing_the_queue_never_claim_the_same_delivery() {
                     }
                     for delivery in claimed {
                         store
-                            .complete(&delivery, None, Completion::Succeeded)
+                            .complete(
+                                &delivery,
+                                &support::attempt_of(
+                                    &delivery,
+                                    AttemptOutcome::Status(204),
+                                    NextStep::Succeeded,
+                                ),
+                            )
                             .await
                             .unwrap();
                         mine.push(delivery.key);

@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::queue::{
-    AttemptOutcome, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
-    DeliveryQuery, DeliveryState, DeliveryStore, EnvelopeRecord, NextStep, Prepared,
-    SubscriptionRegistry,
+    ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryQuery, DeliveryState,
+    DeliveryStore, EnvelopeRecord, Prepared, SubscriptionRegistry,
 };
+use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::SqliteStore;
 use titan_webhooks::subscription::WebhookId;
 use titan_webhooks::transport::Dispatcher;
@@ -22,6 +22,7 @@ fn record(session: &str) -> EnvelopeRecord {
 /// Records a failed attempt on `claimed` and schedules its retry.
 async fn fail_once(store: &SqliteStore, claimed: &ClaimedDelivery, retry_at: SystemTime) {
     let attempt = DeliveryAttempt {
+        sequence: None,
         key: claimed.key.clone(),
         attempt: claimed.next_attempt(),
         started_at: SystemTime::now(),
@@ -34,10 +35,7 @@ async fn fail_once(store: &SqliteStore, claimed: &ClaimedDelivery, retry_at: Sys
         next: NextStep::RetryAt(retry_at),
         detail: None,
     };
-    store
-        .complete(claimed, Some(&attempt), Completion::Retry { at: retry_at })
-        .await
-        .unwrap();
+    store.complete(claimed, &attempt).await.unwrap();
 }
 
 fn claim_all(now: SystemTime) -> ClaimRequest<'static> {
@@ -89,7 +87,7 @@ async fn open_deliveries_and_attempts_survive_reopening_the_file() {
         .await
         .unwrap();
     assert_eq!(attempts.len(), 1);
-    assert_eq!(attempts[0].attempt.outcome, AttemptOutcome::Status(503));
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Status(503));
 }
 
 #[tokio::test]

@@ -182,7 +182,7 @@ impl DeliveryQuery {
     /// [`MAX_LIST_LIMIT`], or [`DEFAULT_LIST_LIMIT`].
     ///
     /// ```
-    /// use titan_webhooks::queue::{DeliveryQuery, DEFAULT_LIST_LIMIT};
+    /// use titan_webhooks::queue::{DEFAULT_LIST_LIMIT, DeliveryQuery};
     ///
     /// assert_eq!(DeliveryQuery::all().limit_or_default(), DEFAULT_LIST_LIMIT);
     /// ```
@@ -241,38 +241,6 @@ pub struct DeliveryRecord {
     pub created_at: SystemTime,
     /// When its state last changed.
     pub updated_at: SystemTime,
-}
-
-/// An attempt as a listing shows it.
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-/// use titan_webhooks::queue::{AttemptOutcome, AttemptRecord, DeliveryAttempt, DeliveryKey, NextStep};
-///
-/// let record = AttemptRecord {
-///     sequence: 9,
-///     attempt: DeliveryAttempt {
-///         key: DeliveryKey::new("evt_1", 42.into()),
-///         attempt: 1,
-///         started_at: SystemTime::UNIX_EPOCH,
-///         latency: Duration::from_millis(12),
-///         outcome: AttemptOutcome::Status(204),
-///         response_body: Vec::new(),
-///         response_truncated: false,
-///         location: None,
-///         remote_ip: None,
-///         next: NextStep::Succeeded,
-///         detail: None,
-///     },
-/// };
-/// assert!(record.attempt.succeeded());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttemptRecord {
-    /// Increases with every attempt recorded; the cursor for the next page.
-    pub sequence: u64,
-    /// The attempt, as the observer saw it.
-    pub attempt: DeliveryAttempt,
 }
 
 /// How deep the queue is, and how far behind.
@@ -374,11 +342,12 @@ pub trait DeliveryAdmin: Send + Sync + 'static {
         query: &DeliveryQuery,
     ) -> impl Future<Output = Result<Vec<DeliveryRecord>, StoreError>> + Send;
 
-    /// Attempts of the deliveries matching `query`, newest first.
+    /// Attempts of the deliveries matching `query`, newest first, each
+    /// with its [`sequence`](DeliveryAttempt::sequence).
     fn list_attempts(
         &self,
         query: &DeliveryQuery,
-    ) -> impl Future<Output = Result<Vec<AttemptRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<DeliveryAttempt>, StoreError>> + Send;
 
     /// Queues a finished delivery (succeeded, exhausted or cancelled) again,
     /// due at `now`. Returns `false` if there is no such delivery or it is

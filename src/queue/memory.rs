@@ -10,11 +10,12 @@ use bytes::Bytes;
 use super::due_queue::{DueAt, DueQueue, MAX_KEPT_SCRATCH};
 use super::slot_index::SlotIndex;
 use super::{
-    AttemptRecord, ClaimRequest, ClaimedDelivery, Completion, DeliveryAdmin, DeliveryAttempt,
-    DeliveryKey, DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord,
-    HeldClaim, Lease, OpenDelivery, QueueMetrics,
+    ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
+    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, Lease, OpenDelivery,
+    QueueMetrics,
 };
 use crate::queue::StoreError;
+use crate::retry::NextStep;
 use crate::subscription::WebhookId;
 
 /// How many finished deliveries, and separately how many attempts, a
@@ -78,7 +79,7 @@ struct State {
     sequence: u64,
     /// Finished slots, oldest first, to forget beyond the history.
     finished: VecDeque<usize>,
-    attempts: VecDeque<AttemptRecord>,
+    attempts: VecDeque<DeliveryAttempt>,
     /// Bumped on every claim, so a token is never reused for a slot.
     claims: u32,
     /// The last sequence given to a delivery, and to an attempt.
@@ -194,11 +195,7 @@ impl MemoryStore {
     /// ```
     #[must_use]
     pub fn attempts(&self) -> Vec<DeliveryAttempt> {
-        self.lock()
-            .attempts
-            .iter()
-            .map(|record| record.attempt.clone())
-            .collect()
+        self.lock().attempts.iter().cloned().collect()
     }
 }
 
@@ -295,15 +292,16 @@ impl State {
         }
     }
 
-    fn record(&mut self, attempt: &DeliveryAttempt, history: usize) {
+    /// Logs `attempt`, returning its sequence.
+    fn record(&mut self, attempt: &DeliveryAttempt, history: usize) -> u64 {
         self.last_attempt = self.last_attempt.saturating_add(1);
-        self.attempts.push_back(AttemptRecord {
-            sequence: self.last_attempt,
-            attempt: attempt.clone(),
-        });
+        let mut logged = attempt.clone();
+        logged.sequence = Some(self.last_attempt);
+        self.attempts.push_back(logged);
         while self.attempts.len() > history {
             self.attempts.pop_front();
         }
+        self.last_attempt
     }
 
     /// Queues a finished slot again, as a fresh delivery due at `now`.
@@ -461,29 +459,33 @@ impl DeliveryStore for MemoryStore {
     async fn complete(
         &self,
         delivery: &ClaimedDelivery,
-        attempt: Option<&DeliveryAttempt>,
-        next: Completion,
-    ) -> Result<(), StoreError> {
+        attempt: &DeliveryAttempt,
+    ) -> Result<u64, StoreError> {
         let mut state = self.lock();
         let (slot, row) = state.held(delivery)?;
         row.lease = None;
-        row.state = next.state();
+        row.state = DeliveryState::from(attempt.next);
         row.updated_at = SystemTime::now();
-        if attempt.is_some() {
-            row.attempts = row.attempts.saturating_add(1);
-        }
-        match next {
-            Completion::Retry { at } => {
+        row.attempts = row.attempts.saturating_add(1);
+        match attempt.next {
+            NextStep::RetryAt(at) => {
                 row.next_attempt_at = at;
                 state.queue(slot, at);
             }
-            Completion::Succeeded | Completion::Exhausted | Completion::Cancelled => {
+            NextStep::Succeeded | NextStep::GaveUp | NextStep::Disabled => {
                 state.finish(slot, self.history);
             }
         }
-        if let Some(attempt) = attempt {
-            state.record(attempt, self.history);
-        }
+        Ok(state.record(attempt, self.history))
+    }
+
+    async fn cancel(&self, delivery: &ClaimedDelivery) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let (slot, row) = state.held(delivery)?;
+        row.lease = None;
+        row.state = DeliveryState::Cancelled;
+        row.updated_at = SystemTime::now();
+        state.finish(slot, self.history);
         Ok(())
     }
 
@@ -582,7 +584,10 @@ impl DeliveryAdmin for MemoryStore {
             .collect())
     }
 
-    async fn list_attempts(&self, query: &DeliveryQuery) -> Result<Vec<AttemptRecord>, StoreError> {
+    async fn list_attempts(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
         let state = self.lock();
         let delivery_state = |key: &DeliveryKey| {
             let slot = state.slot_of(key)?;
@@ -592,13 +597,13 @@ impl DeliveryAdmin for MemoryStore {
             .attempts
             .iter()
             .rev()
-            .filter(|record| {
+            .filter(|attempt| {
                 query
                     .before_sequence()
-                    .is_none_or(|before| record.sequence < before)
+                    .is_none_or(|before| attempt.sequence.is_some_and(|logged| logged < before))
             })
-            .filter(|record| {
-                let key = &record.attempt.key;
+            .filter(|attempt| {
+                let key = &attempt.key;
                 match query.state() {
                     // A forgotten delivery's state is unknown, so it does not match.
                     Some(_) => delivery_state(key).is_some_and(|now| query.matches(key, now)),
@@ -694,7 +699,7 @@ impl DeliveryAdmin for MemoryStore {
         keys.sort_unstable();
         state
             .attempts
-            .retain(|record| keys.binary_search(&record.attempt.key).is_err());
+            .retain(|attempt| keys.binary_search(&attempt.key).is_err());
         Ok(u64::try_from(purged.len()).unwrap_or(u64::MAX))
     }
 

@@ -32,16 +32,14 @@ mod slot_index;
 mod store;
 
 pub use admin::{
-    AttemptRecord, DEFAULT_LIST_LIMIT, DeliveryAdmin, DeliveryQuery, DeliveryRecord,
-    MAX_LIST_LIMIT, QueueMetrics,
+    DEFAULT_LIST_LIMIT, DeliveryAdmin, DeliveryQuery, DeliveryRecord, MAX_LIST_LIMIT, QueueMetrics,
 };
 pub use memory::{DEFAULT_MEMORY_HISTORY, MemoryStore};
-pub use record::{
-    AttemptOutcome, CancelReason, DeliveryAttempt, FailureKind, MAX_RECORDED_BODY, NextStep,
-};
+pub use record::{CancelReason, DeliveryAttempt, MAX_RECORDED_BODY};
 pub use registry::{Prepared, Subscription, SubscriptionRegistry};
+#[cfg(feature = "reqwest")]
 pub(crate) use store::is_storable;
 pub use store::{
-    ClaimRequest, ClaimedDelivery, Completion, DeliveryKey, DeliveryState, DeliveryStore,
-    EnvelopeRecord, HeldClaim, Lease, OpenDelivery, StoreError,
+    ClaimRequest, ClaimedDelivery, DeliveryKey, DeliveryState, DeliveryStore, EnvelopeRecord,
+    HeldClaim, Lease, OpenDelivery, StoreError,
 };

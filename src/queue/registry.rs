@@ -49,10 +49,12 @@ impl Subscription {
     /// ```
     #[must_use]
     pub fn new(webhook: Webhook, scheme: Scheme, secret: Secret) -> Self {
+        // Resolved once here, not on every attempt.
+        let schedule = webhook.retries().map(|policy| RetrySchedule::from(*policy));
         Self {
             webhook,
             signer: Signer::new(scheme, secret),
-            schedule: None,
+            schedule,
         }
     }
 
@@ -113,7 +115,9 @@ impl Subscription {
         &self.signer
     }
 
-    /// The schedule set with [`Subscription::with_schedule`], if any.
+    /// The schedule deliveries retry on: the one set with
+    /// [`Subscription::with_schedule`], else the webhook's `retries`. `None`
+    /// leaves it to the dispatcher's default schedule.
     ///
     /// ```
     /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
@@ -177,7 +181,7 @@ impl SubscriptionRegistry {
     ///
     /// ```
     /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
-    /// # use titan_webhooks::transport::{Subscription, SubscriptionRegistry};
+    /// # use titan_webhooks::queue::{Subscription, SubscriptionRegistry};
     /// # use titan_webhooks::{Scheme, UrlGuard};
     /// let registry = SubscriptionRegistry::new();
     /// let (webhook, secret) = WebhookRules::new(UrlGuard::new())

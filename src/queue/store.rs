@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DeliveryAttempt;
 use crate::EnvelopeError;
+use crate::retry::NextStep;
 use crate::subscription::WebhookId;
 
 /// One delivery: an envelope to a webhook. The envelope id is unique per
@@ -346,7 +347,7 @@ impl ClaimedDelivery {
     ///
     /// ```
     /// # use std::time::SystemTime;
-    /// # use titan_webhooks::transport::{ClaimedDelivery, DeliveryKey, Lease};
+    /// # use titan_webhooks::queue::{ClaimedDelivery, DeliveryKey, Lease};
     /// let claimed = ClaimedDelivery {
     ///     key: DeliveryKey::new("evt_1", 1.into()),
     ///     attempts: 0,
@@ -363,51 +364,29 @@ impl ClaimedDelivery {
 
 /// Whether a durable store, which keeps times as `i64` microseconds since
 /// the Unix epoch, can keep `at`.
+#[cfg(feature = "reqwest")]
 pub(crate) fn is_storable(at: SystemTime) -> bool {
     at.duration_since(SystemTime::UNIX_EPOCH)
         .is_ok_and(|since| i64::try_from(since.as_micros()).is_ok())
 }
 
-/// The state a delivery moves to once an attempt is recorded.
+/// The state an attempt leaves its delivery in: waiting to retry, or
+/// finished.
 ///
 /// ```
-/// use titan_webhooks::queue::{Completion, DeliveryState};
+/// use std::time::SystemTime;
+/// use titan_webhooks::queue::DeliveryState;
+/// use titan_webhooks::retry::NextStep;
 ///
-/// assert_eq!(Completion::Exhausted.state(), DeliveryState::Exhausted);
+/// assert_eq!(DeliveryState::from(NextStep::RetryAt(SystemTime::now())), DeliveryState::Retry);
+/// assert_eq!(DeliveryState::from(NextStep::Disabled), DeliveryState::Exhausted);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Completion {
-    /// Delivered.
-    Succeeded,
-    /// Attempt again at this time. The dispatcher gives up instead of
-    /// scheduling a retry later than `i64::MAX` microseconds after the Unix
-    /// epoch (the year 294 247), the most a durable store's column holds.
-    Retry {
-        /// When the next attempt is due.
-        at: SystemTime,
-    },
-    /// Given up.
-    Exhausted,
-    /// Stopped without delivery.
-    Cancelled,
-}
-
-impl Completion {
-    /// The delivery's state after this completion.
-    ///
-    /// ```
-    /// use std::time::SystemTime;
-    /// use titan_webhooks::queue::{Completion, DeliveryState};
-    ///
-    /// assert_eq!(Completion::Retry { at: SystemTime::now() }.state(), DeliveryState::Retry);
-    /// ```
-    #[must_use]
-    pub fn state(self) -> DeliveryState {
-        match self {
-            Self::Succeeded => DeliveryState::Succeeded,
-            Self::Retry { .. } => DeliveryState::Retry,
-            Self::Exhausted => DeliveryState::Exhausted,
-            Self::Cancelled => DeliveryState::Cancelled,
+impl From<NextStep> for DeliveryState {
+    fn from(next: NextStep) -> Self {
+        match next {
+            NextStep::Succeeded => Self::Succeeded,
+            NextStep::RetryAt(_) => Self::Retry,
+            NextStep::GaveUp | NextStep::Disabled => Self::Exhausted,
         }
     }
 }
@@ -438,8 +417,9 @@ pub struct OpenDelivery {
 /// - `enqueue` is idempotent per (envelope, webhook);
 /// - `claim` hands out due deliveries under a lease, never one whose lease
 ///   still holds;
-/// - `complete` writes the attempt and the next state in one step, and only
-///   if the caller still holds the lease;
+/// - `complete` writes the attempt and the next state in one step, and
+///   `cancel` the cancellation, each only if the caller still holds the
+///   lease;
 /// - `renew_leases` keeps the claims whose attempts still run alive, and
 ///   `release_leases` hands every claim back when the dispatcher stops;
 /// - `recover_expired` returns deliveries with lapsed leases to the queue.
@@ -469,13 +449,26 @@ pub trait DeliveryStore: Send + Sync + 'static {
         until: SystemTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Records the outcome of a claim and releases it: the attempt, when
-    /// one was made, and the delivery's next state, in one step.
+    /// Records `attempt` and releases its claim, in one step: the delivery
+    /// moves to the state [`attempt.next`](DeliveryAttempt::next) leads to
+    /// (see [`DeliveryState`]'s `From<NextStep>`), due again at the retry
+    /// time if there is one. Returns the attempt's
+    /// [`sequence`](DeliveryAttempt::sequence) in the log.
+    ///
+    /// A dispatcher gives up rather than schedule a retry later than
+    /// `i64::MAX` microseconds after the Unix epoch (the year 294 247), the
+    /// most a durable store's column holds.
     fn complete(
         &self,
         delivery: &ClaimedDelivery,
-        attempt: Option<&DeliveryAttempt>,
-        next: Completion,
+        attempt: &DeliveryAttempt,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Releases a claim without an attempt and cancels the delivery, whose
+    /// webhook was disabled or removed.
+    fn cancel(
+        &self,
+        delivery: &ClaimedDelivery,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Gives back every claim `owner` holds, without an attempt, due as

@@ -11,9 +11,10 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Row, Type};
 
 use crate::queue::StoreError;
 use crate::queue::{
-    AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryRecord,
-    DeliveryState, FailureKind, Lease, NextStep, OpenDelivery,
+    ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryRecord, DeliveryState, Lease,
+    OpenDelivery,
 };
+use crate::retry::{AttemptOutcome, FailureKind, NextStep};
 use crate::subscription::WebhookId;
 
 /// Where the applied schema versions are kept, apart from an application's
@@ -310,7 +311,7 @@ fn failure_kind(name: &str) -> Option<FailureKind> {
 }
 
 /// A listed attempt, joined with its delivery's key.
-pub(crate) fn attempt_record(row: &impl Columns) -> Result<AttemptRecord, StoreError> {
+pub(crate) fn attempt_record(row: &impl Columns) -> Result<DeliveryAttempt, StoreError> {
     let outcome = match (row.int_or_null("status")?, row.text_or_null("failure")?) {
         (Some(status), _) => AttemptOutcome::Status(
             u16::try_from(status).map_err(|_| corrupt("status", "is not a status"))?,
@@ -337,21 +338,19 @@ pub(crate) fn attempt_record(row: &impl Columns) -> Result<AttemptRecord, StoreE
                 .map_err(|_| corrupt("remote_ip", "is not an address"))
         })
         .transpose()?;
-    Ok(AttemptRecord {
-        sequence: unsigned(row, "id")?,
-        attempt: DeliveryAttempt {
-            key: key(row)?,
-            attempt: unsigned(row, "attempt")?,
-            started_at: time(row, "started_at")?,
-            latency: Duration::from_micros(unsigned(row, "latency_us")?),
-            outcome,
-            response_body: row.blob("response_body")?,
-            response_truncated: row.flag("response_truncated")?,
-            location: row.text_or_null("location")?,
-            remote_ip,
-            next,
-            detail: row.text_or_null("detail")?,
-        },
+    Ok(DeliveryAttempt {
+        sequence: Some(unsigned(row, "id")?),
+        key: key(row)?,
+        attempt: unsigned(row, "attempt")?,
+        started_at: time(row, "started_at")?,
+        latency: Duration::from_micros(unsigned(row, "latency_us")?),
+        outcome,
+        response_body: row.blob("response_body")?,
+        response_truncated: row.flag("response_truncated")?,
+        location: row.text_or_null("location")?,
+        remote_ip,
+        next,
+        detail: row.text_or_null("detail")?,
     })
 }
 

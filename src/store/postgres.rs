@@ -12,9 +12,10 @@ use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::impl_shared_sql;
 use crate::queue::StoreError;
 use crate::queue::{
-    ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryStore,
+    ClaimRequest, ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryState, DeliveryStore,
     EnvelopeRecord, HeldClaim, OpenDelivery, Prepared,
 };
+use crate::retry::NextStep;
 use crate::subscription::WebhookId;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -147,7 +148,8 @@ impl PostgresStore {
     /// ```no_run
     /// # use std::sync::Arc;
     /// # use titan_webhooks::store::PostgresStore;
-    /// # use titan_webhooks::transport::{Dispatcher, SubscriptionRegistry};
+    /// # use titan_webhooks::queue::SubscriptionRegistry;
+    /// # use titan_webhooks::transport::Dispatcher;
     /// # use titan_webhooks::{Envelope, TitanEvent};
     /// # async fn run(store: PostgresStore, dispatcher: Dispatcher<PostgresStore>) -> Result<(), Box<dyn std::error::Error>> {
     /// let mut tx = store.pool().begin().await?;
@@ -337,18 +339,15 @@ impl DeliveryStore for PostgresStore {
     async fn complete(
         &self,
         delivery: &ClaimedDelivery,
-        attempt: Option<&DeliveryAttempt>,
-        next: Completion,
-    ) -> Result<(), StoreError> {
-        let retry_at = match next {
-            Completion::Retry { at } => Some(micros(at)?),
-            Completion::Succeeded | Completion::Exhausted | Completion::Cancelled => None,
+        attempt: &DeliveryAttempt,
+    ) -> Result<u64, StoreError> {
+        let retry_at = match attempt.next {
+            NextStep::RetryAt(at) => Some(micros(at)?),
+            NextStep::Succeeded | NextStep::GaveUp | NextStep::Disabled => None,
         };
         let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
-        let now = micros(SystemTime::now())?;
-        let webhook = codec::webhook_column(&delivery.key.webhook_id);
-        let attempt = attempt.map(AttemptColumns::new).transpose()?;
-        let sql = if attempt.is_some() {
+        let columns = AttemptColumns::new(attempt)?;
+        let released = sqlx::query(
             "WITH released AS (
                  UPDATE titan_webhooks_deliveries
                  SET state = $1, attempts = attempts + 1,
@@ -363,26 +362,41 @@ impl DeliveryStore for PostgresStore {
                   response_body, response_truncated, location, remote_ip, next,
                   next_attempt_at, detail)
              SELECT released.id, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18
-             FROM released"
-        } else {
+             FROM released
+             RETURNING id",
+        )
+        .bind(DeliveryState::from(attempt.next).as_str())
+        .bind(retry_at)
+        .bind(micros(SystemTime::now())?)
+        .bind(&delivery.key.envelope_id)
+        .bind(codec::webhook_column(&delivery.key.webhook_id))
+        .bind(token);
+        let logged = codec::bind_attempt(released, &columns)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::LeaseLost)?;
+        let logged: i64 = sqlx::Row::try_get(&logged, "id").map_err(backend)?;
+        u64::try_from(logged).map_err(|_| StoreError::Backend {
+            message: "an attempt's id is negative".into(),
+        })
+    }
+
+    async fn cancel(&self, delivery: &ClaimedDelivery) -> Result<(), StoreError> {
+        let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
+        let done = sqlx::query(
             "UPDATE titan_webhooks_deliveries
-             SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at),
-                 lease_owner = NULL, lease_until = NULL, updated_at = $3
-             WHERE envelope_id = $4 AND webhook_id = $5 AND lease_token = $6
-               AND state = 'in_flight'"
-        };
-        let released = sqlx::query(sql)
-            .bind(next.state().as_str())
-            .bind(retry_at)
-            .bind(now)
-            .bind(&delivery.key.envelope_id)
-            .bind(webhook)
-            .bind(token);
-        let released = match &attempt {
-            Some(attempt) => codec::bind_attempt(released, attempt),
-            None => released,
-        };
-        let done = released.execute(&self.pool).await.map_err(backend)?;
+             SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $1
+             WHERE envelope_id = $2 AND webhook_id = $3 AND lease_token = $4
+               AND state = 'in_flight'",
+        )
+        .bind(micros(SystemTime::now())?)
+        .bind(&delivery.key.envelope_id)
+        .bind(codec::webhook_column(&delivery.key.webhook_id))
+        .bind(token)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::LeaseLost);
         }

@@ -184,7 +184,7 @@ macro_rules! impl_shared_sql {
             async fn list_attempts(
                 &self,
                 query: &crate::queue::DeliveryQuery,
-            ) -> Result<Vec<crate::queue::AttemptRecord>, crate::queue::StoreError> {
+            ) -> Result<Vec<crate::queue::DeliveryAttempt>, crate::queue::StoreError> {
                 let rows = self.listing(query, false).await?;
                 rows.iter().map(codec::attempt_record).collect()
             }

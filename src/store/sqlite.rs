@@ -13,9 +13,10 @@ use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::impl_shared_sql;
 use crate::queue::StoreError;
 use crate::queue::{
-    ClaimRequest, ClaimedDelivery, Completion, DeliveryAttempt, DeliveryKey, DeliveryStore,
+    ClaimRequest, ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryState, DeliveryStore,
     EnvelopeRecord, HeldClaim, OpenDelivery, Prepared,
 };
+use crate::retry::NextStep;
 use crate::subscription::WebhookId;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -349,52 +350,45 @@ impl DeliveryStore for SqliteStore {
     async fn complete(
         &self,
         delivery: &ClaimedDelivery,
-        attempt: Option<&DeliveryAttempt>,
-        next: Completion,
-    ) -> Result<(), StoreError> {
-        let attempt = attempt.map(AttemptColumns::new).transpose()?;
-        let retry_at = match next {
-            Completion::Retry { at } => Some(micros(at)?),
-            Completion::Succeeded | Completion::Exhausted | Completion::Cancelled => None,
+        attempt: &DeliveryAttempt,
+    ) -> Result<u64, StoreError> {
+        let columns = AttemptColumns::new(attempt)?;
+        let retry_at = match attempt.next {
+            NextStep::RetryAt(at) => Some(micros(at)?),
+            NextStep::Succeeded | NextStep::GaveUp | NextStep::Disabled => None,
         };
-        let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
         let mut tx = self.write().await?;
-        let held: Option<i64> = sqlx::query_scalar(
-            "UPDATE titan_webhooks_deliveries
-             SET state = ?1, attempts = attempts + ?2,
-                 next_attempt_at = COALESCE(?3, next_attempt_at),
-                 lease_owner = NULL, lease_until = NULL, updated_at = ?4
-             WHERE envelope_id = ?5 AND webhook_id = ?6 AND lease_token = ?7
-               AND state = 'in_flight'
+        let delivery_id = release(
+            &mut tx,
+            delivery,
+            DeliveryState::from(attempt.next),
+            1,
+            retry_at,
+        )
+        .await?;
+        let insert = sqlx::query(
+            "INSERT INTO titan_webhooks_attempts
+                 (delivery_id, attempt, started_at, latency_us, status, failure,
+                  response_body, response_truncated, location, remote_ip, next,
+                  next_attempt_at, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              RETURNING id",
         )
-        .bind(next.state().as_str())
-        .bind(i64::from(attempt.is_some()))
-        .bind(retry_at)
-        .bind(micros(SystemTime::now())?)
-        .bind(&delivery.key.envelope_id)
-        .bind(codec::webhook_column(&delivery.key.webhook_id))
-        .bind(token)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some(delivery_id) = held else {
-            return Err(StoreError::LeaseLost);
-        };
-        if let Some(attempt) = attempt {
-            let insert = sqlx::query(
-                "INSERT INTO titan_webhooks_attempts
-                     (delivery_id, attempt, started_at, latency_us, status, failure,
-                      response_body, response_truncated, location, remote_ip, next,
-                      next_attempt_at, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )
-            .bind(delivery_id);
-            codec::bind_attempt(insert, &attempt)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
+        .bind(delivery_id);
+        let logged = codec::bind_attempt(insert, &columns)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let logged: i64 = sqlx::Row::try_get(&logged, "id").map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        u64::try_from(logged).map_err(|_| StoreError::Backend {
+            message: "an attempt's id is negative".into(),
+        })
+    }
+
+    async fn cancel(&self, delivery: &ClaimedDelivery) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        release(&mut tx, delivery, DeliveryState::Cancelled, 0, None).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -416,3 +410,35 @@ impl DeliveryStore for SqliteStore {
 }
 
 impl_shared_sql!(SqliteStore, sqlx::sqlite::SqliteRow);
+
+/// Releases the claim on `delivery`, moving it to `state` with `attempts`
+/// more attempts and, for a retry, the new due time; returns the row's id.
+async fn release(
+    tx: &mut sqlx::SqliteConnection,
+    delivery: &ClaimedDelivery,
+    state: DeliveryState,
+    attempts: i64,
+    retry_at: Option<i64>,
+) -> Result<i64, StoreError> {
+    let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
+    let held: Option<i64> = sqlx::query_scalar(
+        "UPDATE titan_webhooks_deliveries
+         SET state = ?1, attempts = attempts + ?2,
+             next_attempt_at = COALESCE(?3, next_attempt_at),
+             lease_owner = NULL, lease_until = NULL, updated_at = ?4
+         WHERE envelope_id = ?5 AND webhook_id = ?6 AND lease_token = ?7
+           AND state = 'in_flight'
+         RETURNING id",
+    )
+    .bind(state.as_str())
+    .bind(attempts)
+    .bind(retry_at)
+    .bind(micros(SystemTime::now())?)
+    .bind(&delivery.key.envelope_id)
+    .bind(codec::webhook_column(&delivery.key.webhook_id))
+    .bind(token)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend)?;
+    held.ok_or(StoreError::LeaseLost)
+}

@@ -1,229 +1,145 @@
-//! One HTTP attempt: sign, send, read a bounded response.
+//! One claimed delivery's life: its endpoint slot, the exchange, the
+//! record in the store, and the observer.
 
-use std::error::Error as StdError;
-use std::net::IpAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use http::HeaderValue;
-use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument as _;
 
-use super::resolver::DnsFailure;
-use crate::clock::unix_now;
-use crate::queue::{AttemptOutcome, ClaimedDelivery, FailureKind, MAX_RECORDED_BODY, Subscription};
-use crate::retry::parse_retry_after;
-use crate::{GuardError, UrlGuard};
+use super::dispatcher::Inner;
+use super::driver::{MAX_STORE_BACKOFF, STORE_BACKOFF};
+use super::exchange::exchange;
+use crate::queue::{CancelReason, ClaimedDelivery, DeliveryAttempt, DeliveryStore, StoreError};
+use crate::retry::{AttemptOutcome, NextStep};
 
-/// The longest `Location` kept in a record.
-const MAX_LOCATION_LEN: usize = 2048;
-/// The longest failure description kept in a record.
-const MAX_DETAIL_LEN: usize = 512;
-
-/// What happened on the wire, before the retry rules judge it.
-#[derive(Debug)]
-pub(crate) struct Exchange {
-    pub(crate) started_at: SystemTime,
-    pub(crate) latency: Duration,
-    pub(crate) outcome: AttemptOutcome,
-    pub(crate) retry_after: Option<Duration>,
-    pub(crate) response_body: Vec<u8>,
-    pub(crate) response_truncated: bool,
-    pub(crate) location: Option<String>,
-    pub(crate) remote_ip: Option<IpAddr>,
-    pub(crate) detail: Option<String>,
-}
-
-impl Exchange {
-    fn failed(started_at: SystemTime, clock: Instant, kind: FailureKind, detail: String) -> Self {
-        Self {
-            started_at,
-            latency: clock.elapsed(),
-            outcome: AttemptOutcome::Failed(kind),
-            retry_after: None,
-            response_body: Vec::new(),
-            response_truncated: false,
-            location: None,
-            remote_ip: None,
-            detail: Some(truncate(detail, MAX_DETAIL_LEN)),
-        }
-    }
-}
-
-/// Sends `delivery` to `subscription` once.
-pub(crate) async fn exchange(
-    client: &reqwest::Client,
-    guard: &UrlGuard,
-    subscription: &Subscription,
-    delivery: &ClaimedDelivery,
-) -> Exchange {
-    let started_at = SystemTime::now();
-    let clock = Instant::now();
-    let url = subscription.webhook().url();
-
-    // hyper asks the resolver only about names, so an IP literal is checked
-    // here, on every attempt.
-    if let Err(refusal) = guard.check_url(url) {
-        return Exchange::failed(
-            started_at,
-            clock,
-            FailureKind::RefusedByGuard,
-            refusal.to_string(),
+impl<S: DeliveryStore> Inner<S> {
+    /// One claimed delivery, from the endpoint's slot to the store.
+    pub(super) async fn deliver(&self, delivery: ClaimedDelivery) {
+        let _held = Holding::new(self, &delivery);
+        let span = tracing::info_span!(
+            "webhook_attempt",
+            delivery = %delivery.key.envelope_id,
+            webhook = %delivery.key.webhook_id,
+            attempt = delivery.next_attempt(),
         );
+        async {
+            let endpoint = self.endpoint(&delivery.key.webhook_id);
+            // Boxed, since waiting is rare and its state would otherwise
+            // sit in every attempt's future.
+            let _slot: Option<OwnedSemaphorePermit> =
+                match Arc::clone(&endpoint).try_acquire_owned() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => Box::pin(endpoint.acquire_owned()).await.ok(),
+                };
+            self.attempt(&delivery).await;
+        }
+        .instrument(span)
+        .await;
     }
-    // Ids are checked when envelopes are queued; a store holding one that
-    // cannot be signed gets a final failure rather than a panic.
-    let signature =
-        match subscription
-            .signer()
-            .sign_at(&delivery.key.envelope_id, unix_now(), &delivery.body)
-        {
-            Ok(headers) => headers,
-            Err(err) => {
-                return Exchange::failed(started_at, clock, FailureKind::Body, err.to_string());
-            }
+
+    async fn attempt(&self, delivery: &ClaimedDelivery) {
+        // Two phases, so the request's state and the store's never share
+        // one future: the task holding it stays small enough for the
+        // allocator's fast path.
+        let Some(mut attempt) = self.send(delivery).await else {
+            return;
         };
-
-    let mut request = client
-        .post(url.clone())
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .headers(signature);
-    for header in subscription.webhook().headers() {
-        if let Some((name, value)) = header.to_http() {
-            request = request.header(name, value);
+        attempt.sequence = self
+            .write_to_store(delivery, || self.store.complete(delivery, &attempt))
+            .await;
+        self.observer.on_attempt(&attempt);
+        if attempt.next == NextStep::Disabled {
+            self.observer.on_disable(&delivery.key.webhook_id);
         }
     }
 
-    let mut response = match request.body(delivery.body.clone()).send().await {
-        Ok(response) => response,
-        Err(err) => {
-            let kind = failure_kind(&err);
-            return Exchange::failed(started_at, clock, kind, describe(&err));
+    /// Sends one attempt, judged by the retry rules, or cancels a delivery
+    /// whose webhook is gone or disabled.
+    async fn send(&self, delivery: &ClaimedDelivery) -> Option<DeliveryAttempt> {
+        let Some(subscription) = self.subscriptions.get(&delivery.key.webhook_id) else {
+            self.cancel(delivery, CancelReason::WebhookRemoved).await;
+            return None;
+        };
+        if !subscription.webhook().enabled() {
+            self.cancel(delivery, CancelReason::WebhookDisabled).await;
+            return None;
         }
-    };
+        // Boxed: its state is the largest, and only this phase needs it.
+        let attempt = Box::pin(exchange(
+            &self.client,
+            &self.guard,
+            &self.rules,
+            &subscription,
+            delivery,
+        ))
+        .await;
+        let latency_ms = attempt.latency.as_millis();
+        match attempt.outcome {
+            AttemptOutcome::Status(status) => {
+                tracing::info!(status, latency_ms, next = ?attempt.next, "attempted");
+            }
+            AttemptOutcome::Failed(kind) => {
+                tracing::warn!(failure = %kind, latency_ms, next = ?attempt.next, "attempt failed");
+            }
+        }
+        Some(attempt)
+    }
 
-    let status = response.status();
-    let remote_ip = response.remote_addr().map(|address| address.ip());
-    let location = status
-        .is_redirection()
-        .then(|| response.headers().get(LOCATION))
-        .flatten()
-        .map(|value| {
-            truncate(
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                MAX_LOCATION_LEN,
-            )
-        });
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|value| parse_retry_after(value.as_bytes(), SystemTime::now()));
+    async fn cancel(&self, delivery: &ClaimedDelivery, reason: CancelReason) {
+        tracing::info!(%reason, "delivery cancelled");
+        self.write_to_store(delivery, || self.store.cancel(delivery))
+            .await;
+        self.observer.on_cancel(&delivery.key, reason);
+    }
 
-    // The status is the receiver's answer; the body is only for the
-    // record, read until it ends, passes the limit, or breaks off.
-    let mut body = Vec::new();
-    let mut truncated = false;
-    let mut detail = None;
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = MAX_RECORDED_BODY.saturating_sub(body.len());
-                if chunk.len() > room {
-                    body.extend_from_slice(chunk.get(..room).unwrap_or_default());
-                    truncated = true;
-                    break;
+    /// Runs `write`, trying again while the store fails and the claim's
+    /// first lease would still hold. Past that, the claim is no longer
+    /// renewed, so it lapses and the delivery is attempted again: at least
+    /// once, never silently lost.
+    async fn write_to_store<T, W, F>(&self, delivery: &ClaimedDelivery, mut write: W) -> Option<T>
+    where
+        W: FnMut() -> F,
+        F: Future<Output = Result<T, StoreError>>,
+    {
+        let mut backoff = STORE_BACKOFF;
+        loop {
+            let err = match write().await {
+                Ok(written) => return Some(written),
+                Err(err @ StoreError::LeaseLost) => err,
+                Err(err) => {
+                    let retry_at = SystemTime::now().checked_add(backoff);
+                    if retry_at.is_some_and(|at| !delivery.lease.is_expired_at(at)) {
+                        tracing::warn!(error = %err, "could not record the outcome; trying again");
+                        Box::pin(tokio::time::sleep(backoff)).await;
+                        backoff = backoff.saturating_mul(2).min(MAX_STORE_BACKOFF);
+                        continue;
+                    }
+                    err
                 }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(err) => {
-                detail = Some(truncate(
-                    format!("the response body broke off: {}", describe(&err)),
-                    MAX_DETAIL_LEN,
-                ));
-                break;
-            }
+            };
+            tracing::warn!(error = %err, "could not record the outcome; the delivery will be attempted again");
+            return None;
         }
-    }
-
-    Exchange {
-        started_at,
-        latency: clock.elapsed(),
-        outcome: AttemptOutcome::Status(status.as_u16()),
-        retry_after,
-        response_body: body,
-        response_truncated: truncated,
-        location,
-        remote_ip,
-        detail,
     }
 }
 
-/// Sorts a failed request into the record's kinds, from the most specific
-/// cause down.
-fn failure_kind(err: &reqwest::Error) -> FailureKind {
-    for cause in causes(err) {
-        if cause.is::<GuardError>() {
-            return FailureKind::RefusedByGuard;
-        }
-        if cause.is::<DnsFailure>() {
-            return FailureKind::Dns;
-        }
-        if cause.is::<rustls::Error>() {
-            return FailureKind::Tls;
-        }
-    }
-    if err.is_timeout() {
-        FailureKind::Timeout
-    } else if err.is_body() || err.is_decode() {
-        FailureKind::Body
-    } else {
-        FailureKind::Connect
+/// Marks a claim as held while its attempt runs, however that ends.
+struct Holding<'a, S> {
+    inner: &'a Inner<S>,
+    slot: usize,
+}
+
+impl<'a, S> Holding<'a, S> {
+    fn new(inner: &'a Inner<S>, delivery: &ClaimedDelivery) -> Self {
+        let slot = inner.lock_held().hold(delivery);
+        Self { inner, slot }
     }
 }
 
-/// `err` and everything behind it. An `io::Error`'s `source` skips the
-/// error it wraps (rustls reports through two of them), so the walk steps
-/// into it instead.
-fn causes<'e>(
-    err: &'e (dyn StdError + 'static),
-) -> impl Iterator<Item = &'e (dyn StdError + 'static)> {
-    std::iter::successors(
-        Some(err),
-        |&current: &&'e (dyn StdError + 'static)| match current
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-        {
-            Some(inner) => Some(inner as &(dyn StdError + 'static)),
-            None => current.source(),
-        },
-    )
-}
-
-/// The error and its causes, without the URL, which may carry a token.
-fn describe(err: &reqwest::Error) -> String {
-    let mut text = String::new();
-    let mut cause: Option<&(dyn StdError + 'static)> = err.source();
-    text.push_str(if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    });
-    while let Some(current) = cause {
-        text.push_str(": ");
-        text.push_str(&current.to_string());
-        cause = current.source();
+impl<S> Drop for Holding<'_, S> {
+    fn drop(&mut self) {
+        self.inner.lock_held().release(self.slot);
     }
-    text
-}
-
-fn truncate(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end = end.saturating_sub(1);
-        }
-        text.truncate(end);
-    }
-    text
 }

@@ -26,14 +26,17 @@
 //! ```
 
 mod attempt;
+mod builder;
 mod dispatcher;
+mod driver;
+mod exchange;
 mod held;
 mod observer;
 mod resolver;
 
-pub use dispatcher::{
+pub use builder::{
     DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT_CONCURRENCY,
-    DEFAULT_LEASE_MARGIN, DEFAULT_REQUEST_TIMEOUT, DispatchError, Dispatched, Dispatcher,
-    DispatcherBuilder, Running, ShutdownReport,
+    DEFAULT_LEASE_MARGIN, DEFAULT_REQUEST_TIMEOUT, DispatcherBuilder,
 };
+pub use dispatcher::{DispatchError, Dispatched, Dispatcher, Running, ShutdownReport};
 pub use observer::{DeliveryEvent, DeliveryObserver};

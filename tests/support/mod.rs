@@ -220,3 +220,27 @@ fn status_response(
     }
     response
 }
+
+/// An attempt of `delivery` that ended with `outcome` and leads to `next`,
+/// for moving a store's delivery to the state `next` names.
+#[cfg(feature = "queue")]
+pub fn attempt_of(
+    delivery: &titan_webhooks::queue::ClaimedDelivery,
+    outcome: titan_webhooks::retry::AttemptOutcome,
+    next: titan_webhooks::retry::NextStep,
+) -> titan_webhooks::queue::DeliveryAttempt {
+    titan_webhooks::queue::DeliveryAttempt {
+        sequence: None,
+        key: delivery.key.clone(),
+        attempt: delivery.next_attempt(),
+        started_at: std::time::SystemTime::now(),
+        latency: Duration::from_millis(1),
+        outcome,
+        response_body: Vec::new(),
+        response_truncated: false,
+        location: None,
+        remote_ip: None,
+        next,
+        detail: None,
+    }
+}
