@@ -5,10 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use http::StatusCode;
 use proptest::prelude::*;
-use titan_webhooks::RetryPolicyError;
 use titan_webhooks::retry::{
-    AttemptResult, Backoff, Decision, Jitter, MAX_RETRY_AFTER, Outcome, RetryPolicy, RetryRules,
-    RetrySchedule, THROTTLE_FLOOR, parse_retry_after,
+    AttemptResult, Backoff, Decision, Jitter, MAX_RETRY_AFTER, Outcome, RetryPolicy,
+    RetryPolicyError, RetryRules, RetrySchedule, THROTTLE_FLOOR, parse_retry_after,
 };
 
 fn secs(values: &[u64]) -> Vec<Duration> {

@@ -15,7 +15,8 @@ mod titanx;
 pub use eventium::{
     EventiumCategory, EventiumData, EventiumEvent, EventiumTestRequest, QuotaThresholdReached,
 };
-pub use filter::EventFilter;
+pub(crate) use filter::filter_field;
+pub use filter::{EventFilter, FilterError};
 pub use titan::{TitanCategory, TitanEvent};
 pub use titanx::{TitanXCategory, TitanXEvent};
 

@@ -27,6 +27,6 @@ mod schedule;
 
 pub use classify::{AttemptResult, Decision, Outcome, RetryRules, THROTTLE_FLOOR};
 pub use jitter::{Jitter, OsRandom, RandomSource};
-pub use policy::{Backoff, RetryPolicy};
+pub use policy::{Backoff, RetryPolicy, RetryPolicyError};
 pub use retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 pub use schedule::RetrySchedule;
