@@ -331,8 +331,7 @@ impl EventiumEnvelope<Value> {
     /// [`EventiumData`].
     ///
     /// ```
-    /// use titan_webhooks::{EventiumEnvelope, EventiumEvent};
-    /// use titan_webhooks::events::EventiumData;
+    /// use titan_webhooks::{EventiumData, EventiumEnvelope, EventiumEvent};
     ///
     /// let data = serde_json::json!({"scope": "daily", "threshold": 80, "limit": 10000, "count": 8123, "plan": "builder"});
     /// let envelope = EventiumEnvelope::new(EventiumEvent::QuotaThresholdReached, data);

@@ -33,7 +33,7 @@ side (feature `reqwest`) adds `DispatchError` and `StoreError`, at the root.
 mod clock;
 mod envelope;
 mod error;
-pub mod events;
+mod events;
 mod header;
 mod mac;
 pub mod receiver;
@@ -53,7 +53,11 @@ mod verify;
 pub use envelope::{Envelope, EnvelopeError, EventiumEnvelope};
 #[cfg(feature = "reqwest")]
 pub use error::{DispatchError, StoreError};
-pub use events::{EventFilter, EventiumEvent, FilterError, TitanEvent, TitanXEvent};
+pub use events::{
+    EventFilter, EventType, EventiumCategory, EventiumData, EventiumEvent, EventiumTestRequest,
+    FilterError, QuotaThresholdReached, TitanCategory, TitanEvent, TitanXCategory, TitanXEvent,
+    UnknownEvent,
+};
 pub use header::{HeaderProblem, MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
 pub use scheme::{
     DigestEncoding, Scheme, SchemeBuilder, SchemeError, SecretEncoding, SignatureFormat,
