@@ -4,10 +4,9 @@
 //!
 //! Run with `cargo run --example events`.
 
-use titan_webhooks::events::{EventiumCategory, EventiumData, TitanCategory};
 use titan_webhooks::{
-    Envelope, EventiumEnvelope, EventiumEvent, Scheme, Secret, Signer, TitanEvent, TitanXEvent,
-    Verifier,
+    Envelope, EventiumCategory, EventiumData, EventiumEnvelope, EventiumEvent, Scheme, Secret,
+    Signer, TitanCategory, TitanEvent, TitanXEvent, Verifier,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::clock::random_id;
 use crate::events::EventiumData;
 use crate::header::is_valid_message_id;
-use crate::{EnvelopeError, EventiumEvent, PayloadError, Timestamp, TitanEvent};
+use crate::{EventiumEvent, PayloadError, Timestamp, TitanEvent};
 
 /// Titan's envelope, exactly as seeds 000 and 001 show it:
 /// `{ "id", "event", "session", "timestamp", "payload" }`.
@@ -331,8 +331,7 @@ impl EventiumEnvelope<Value> {
     /// [`EventiumData`].
     ///
     /// ```
-    /// use titan_webhooks::{EventiumEnvelope, EventiumEvent};
-    /// use titan_webhooks::events::EventiumData;
+    /// use titan_webhooks::{EventiumData, EventiumEnvelope, EventiumEvent};
     ///
     /// let data = serde_json::json!({"scope": "daily", "threshold": 80, "limit": 10000, "count": 8123, "plan": "builder"});
     /// let envelope = EventiumEnvelope::new(EventiumEvent::QuotaThresholdReached, data);
@@ -345,4 +344,30 @@ impl EventiumEnvelope<Value> {
     pub fn typed_data(&self) -> EventiumData<'_> {
         EventiumData::parse(&self.event, &self.data)
     }
+}
+
+/// An envelope could not be built as asked.
+///
+/// ```
+/// use titan_webhooks::{Envelope, EnvelopeError, TitanEvent};
+///
+/// let err = Envelope::new(TitanEvent::ChatRead, "s", ()).with_id("").unwrap_err();
+/// assert_eq!(err, EnvelopeError::InvalidId);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// The id is empty, longer than [`MAX_ID_LEN`](crate::MAX_ID_LEN)
+    /// bytes, or has a byte outside visible ASCII or a `.`.
+    #[error(
+        "an envelope id must be 1 to {} visible ASCII characters without `.`",
+        crate::MAX_ID_LEN
+    )]
+    InvalidId,
+    /// The payload does not serialize to JSON.
+    #[error("the envelope does not serialize: {reason}")]
+    Serialize {
+        /// The serializer's message.
+        reason: String,
+    },
 }

@@ -3,11 +3,12 @@
 //! Input is untrusted: any bytes of any length give a result or an error,
 //! never a panic.
 
+use std::fmt;
+
 use arrayvec::ArrayVec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::HeaderProblem;
 use crate::scheme::{DigestEncoding, SignatureFormat};
 
 /// The most entries of a signature header that are examined, counting
@@ -234,6 +235,57 @@ pub(crate) fn is_valid_message_id(id: &[u8]) -> bool {
         && id
             .iter()
             .fold(true, |valid, &b| valid & b.is_ascii_graphic() & (b != b'.'))
+}
+
+/// What is wrong with a malformed header, without repeating its value.
+///
+/// ```
+/// use titan_webhooks::{HeaderProblem, RawHeaders, Scheme, Secret, Verifier, VerifyError};
+///
+/// let verifier = Verifier::new(Scheme::github(), Secret::from_utf8("key")?);
+/// // GitHub's older SHA-1 header value, sent where SHA-256 is expected.
+/// let err = verifier.verify_raw(RawHeaders::new("sha1=0123"), b"{}").unwrap_err();
+/// let problem = HeaderProblem::MissingPrefix;
+/// assert_eq!(err, VerifyError::MalformedHeader { name: "x-hub-signature-256".into(), problem });
+/// # Ok::<(), titan_webhooks::SecretError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderProblem {
+    /// The header occurs more than once.
+    Repeated,
+    /// The value lacks the scheme's prefix (for example `sha256=`).
+    MissingPrefix,
+    /// An entry is not of the form the scheme defines.
+    InvalidEntry,
+    /// The header carries no signature of the expected version.
+    NoSignature,
+    /// A signature is not valid hex or base64, or has the wrong length.
+    InvalidSignatureEncoding,
+    /// The timestamp entry is absent.
+    MissingTimestamp,
+    /// The timestamp entry occurs more than once.
+    RepeatedTimestamp,
+    /// The timestamp is not a non-negative decimal integer that fits 64 bits.
+    InvalidTimestamp,
+    /// The message id is empty, too long or has bytes not allowed in it.
+    InvalidId,
+}
+
+impl fmt::Display for HeaderProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Repeated => "the header occurs more than once",
+            Self::MissingPrefix => "the value lacks the scheme's prefix",
+            Self::InvalidEntry => "an entry is not of the scheme's form",
+            Self::NoSignature => "no signature of the expected version",
+            Self::InvalidSignatureEncoding => "a signature has a bad encoding or length",
+            Self::MissingTimestamp => "the timestamp is missing",
+            Self::RepeatedTimestamp => "the timestamp occurs more than once",
+            Self::InvalidTimestamp => "the timestamp is not a valid unix time",
+            Self::InvalidId => "the message id is not valid",
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,18 @@
 #![doc = include_str!("../README.md")]
+#![doc = r#"
+## Errors
+
+The crate root holds the errors of the common path: [`VerifyError`], with
+[`HeaderProblem`] and [`PayloadError`] inside it; [`SignError`],
+[`SecretError`], [`SchemeError`], [`TimestampError`], [`EnvelopeError`],
+[`FilterError`], and [`GuardError`] from the [`UrlGuard`].
+
+The others are exported beside the types that raise them:
+[`retry::RetryPolicyError`], [`subscription::ValidationError`],
+[`receiver::ReceiveError`] and [`receiver::ReplayGuardError`]. The sending
+side adds `queue::StoreError` (feature `queue`) and
+`transport::DispatchError` (feature `reqwest`).
+"#]
 #![forbid(unsafe_code)]
 #![warn(
     clippy::unwrap_used,
@@ -19,8 +33,7 @@
 
 mod clock;
 mod envelope;
-mod error;
-pub mod events;
+mod events;
 mod header;
 mod mac;
 #[cfg(feature = "queue")]
@@ -39,20 +52,21 @@ mod timestamp;
 pub mod transport;
 mod verify;
 
-pub use envelope::{Envelope, EventiumEnvelope};
-pub use error::{
-    EnvelopeError, FilterError, HeaderProblem, PayloadError, ReceiveError, ReplayGuardError,
-    RetryPolicyError, SchemeError, SecretError, SignError, TimestampError, ValidationError,
-    VerifyError,
+pub use envelope::{Envelope, EnvelopeError, EventiumEnvelope};
+pub use events::{
+    EventFilter, EventType, EventiumCategory, EventiumData, EventiumEvent, EventiumTestRequest,
+    FilterError, QuotaThresholdReached, TitanCategory, TitanEvent, TitanXCategory, TitanXEvent,
+    UnknownEvent,
 };
-pub use events::{EventFilter, EventiumEvent, TitanEvent, TitanXEvent};
-pub use header::{MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
-pub use scheme::{DigestEncoding, Scheme, SchemeBuilder, SecretEncoding, SignatureFormat};
-pub use secret::{MIN_WHSEC_KEY_LEN, Secret, WHSEC_PREFIX};
-pub use sign::Signer;
+pub use header::{HeaderProblem, MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
+pub use scheme::{
+    DigestEncoding, Scheme, SchemeBuilder, SchemeError, SecretEncoding, SignatureFormat,
+};
+pub use secret::{MIN_WHSEC_KEY_LEN, Secret, SecretError, WHSEC_PREFIX};
+pub use sign::{SignError, Signer};
 pub use ssrf::{GuardError, UrlGuard};
-pub use timestamp::Timestamp;
-pub use verify::{DEFAULT_TOLERANCE, RawHeaders, Verified, Verifier};
+pub use timestamp::{Timestamp, TimestampError};
+pub use verify::{DEFAULT_TOLERANCE, PayloadError, RawHeaders, Verified, Verifier, VerifyError};
 
 /// Re-export of the `http` crate, whose types this crate's API uses.
 pub use http;
@@ -68,15 +82,15 @@ const _: () = {
     send_sync::<SignError>();
     send_sync::<SecretError>();
     send_sync::<PayloadError>();
-    send_sync::<ReceiveError>();
+    send_sync::<receiver::ReceiveError>();
     send_sync::<EnvelopeError>();
     send_sync::<FilterError>();
     send_sync::<HeaderProblem>();
-    send_sync::<ReplayGuardError>();
-    send_sync::<RetryPolicyError>();
+    send_sync::<receiver::ReplayGuardError>();
+    send_sync::<retry::RetryPolicyError>();
     send_sync::<SchemeError>();
     send_sync::<TimestampError>();
-    send_sync::<ValidationError>();
+    send_sync::<subscription::ValidationError>();
     send_sync::<GuardError>();
     send_sync::<UrlGuard>();
     send_sync::<receiver::Receiver>();

@@ -10,7 +10,7 @@ use std::fmt;
 
 use http::HeaderName;
 
-use crate::{SchemeError, Secret, SecretError};
+use crate::{Secret, SecretError};
 
 /// How digests are written in the signature header.
 ///
@@ -874,4 +874,41 @@ fn check_format(format: &SignatureFormat) -> Result<(), SchemeError> {
         }
     }
     Ok(())
+}
+
+/// A custom scheme's parts do not fit together.
+///
+/// ```
+/// use titan_webhooks::{Scheme, SchemeError};
+///
+/// let err = Scheme::builder("acme", "bad header").build().unwrap_err();
+/// assert!(matches!(err, SchemeError::InvalidHeaderName { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemeError {
+    /// A header name is not a valid HTTP header name.
+    #[error("`{name}` is not a valid header name")]
+    InvalidHeaderName {
+        /// The rejected name.
+        name: String,
+    },
+    /// The same header is used for two purposes.
+    #[error("header `{name}` is used for more than one purpose")]
+    HeaderReused {
+        /// The reused name.
+        name: String,
+    },
+    /// The timestamp is placed both in the signature header and in a header of its own.
+    #[error("the timestamp cannot be both a signature entry and a header")]
+    TimestampTwice,
+    /// A prefix, key or version is empty or has characters that would make
+    /// the header ambiguous.
+    #[error("`{part}` is not usable as a signature {role}")]
+    InvalidPart {
+        /// The rejected text.
+        part: String,
+        /// What it was meant to be (prefix, key or version).
+        role: &'static str,
+    },
 }

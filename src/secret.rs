@@ -6,8 +6,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
-use crate::SecretError;
-
 /// The prefix of Standard Webhooks (and Svix) secrets.
 ///
 /// ```
@@ -273,6 +271,41 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
     }
+}
+
+/// A secret could not be built from the given material.
+///
+/// ```
+/// use titan_webhooks::{Secret, SecretError};
+///
+/// assert_eq!(Secret::from_utf8("").unwrap_err(), SecretError::Empty);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The key is empty.
+    #[error("the secret is empty")]
+    Empty,
+    /// A Standard Webhooks secret lacks its `whsec_` prefix.
+    #[error("the secret does not start with `whsec_`")]
+    MissingWhsecPrefix,
+    /// The part after `whsec_` is not canonical padded base64.
+    #[error("the secret after `whsec_` is not valid base64")]
+    InvalidBase64,
+    /// The decoded key is shorter than the minimum.
+    #[error("the decoded secret is {len} bytes, shorter than the minimum of {min}")]
+    TooShort {
+        /// The decoded length.
+        len: usize,
+        /// The minimum length.
+        min: usize,
+    },
+    /// The key bytes are not UTF-8, so they cannot be shown as a string.
+    #[error("the secret is not valid UTF-8 text")]
+    NotUtf8,
+    /// The operating system's random source failed.
+    #[error("the operating system's random source failed")]
+    Rng,
 }
 
 #[cfg(test)]

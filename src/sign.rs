@@ -10,7 +10,7 @@ use crate::clock::{random_id, unix_now};
 use crate::header::{HEX_TAG_LEN, Tag, is_valid_message_id};
 use crate::mac::{KeyedMac, SignedContent};
 use crate::scheme::{DigestEncoding, SignatureFormat};
-use crate::{Scheme, Secret, SignError};
+use crate::{Scheme, Secret};
 
 /// Room for a value's prefix or keys and timestamp, so it is allocated once.
 const VALUE_OVERHEAD: usize = 48;
@@ -210,4 +210,26 @@ impl fmt::Debug for Signer {
             .field("scheme", &self.scheme.name())
             .finish_non_exhaustive()
     }
+}
+
+/// A message could not be signed.
+///
+/// ```
+/// use titan_webhooks::{Scheme, Secret, Signer, SignError};
+///
+/// let signer = Signer::new(Scheme::standard_webhooks(), Secret::generate());
+/// let err = signer.sign_at("msg.1", 1_700_000_000, b"{}").unwrap_err();
+/// assert_eq!(err, SignError::InvalidId);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The message id is empty, longer than
+    /// [`MAX_ID_LEN`](crate::MAX_ID_LEN) bytes, or has a byte outside
+    /// visible ASCII or a `.`.
+    #[error(
+        "the message id must be 1 to {} visible ASCII characters without `.`",
+        crate::MAX_ID_LEN
+    )]
+    InvalidId,
 }

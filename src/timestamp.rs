@@ -6,8 +6,6 @@ use std::str::FromStr;
 use time::UtcDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::TimestampError;
-
 /// A point in time in UTC, written as RFC 3339: `2025-01-15T10:30:00Z`.
 ///
 /// Parsing accepts any RFC 3339 offset and converts to UTC, so
@@ -158,6 +156,24 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 
         deserializer.deserialize_str(Visitor)
     }
+}
+
+/// A string or number that is not a valid [`Timestamp`](crate::Timestamp).
+///
+/// ```
+/// use titan_webhooks::{Timestamp, TimestampError};
+///
+/// assert_eq!("yesterday".parse::<Timestamp>(), Err(TimestampError::NotRfc3339));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimestampError {
+    /// The text is not an RFC 3339 date-time.
+    #[error("not an RFC 3339 date-time such as 2025-01-15T10:30:00Z")]
+    NotRfc3339,
+    /// The instant is outside the years 0000 to 9999.
+    #[error("outside the years 0000 to 9999")]
+    OutOfRange,
 }
 
 #[cfg(test)]

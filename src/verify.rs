@@ -8,10 +8,14 @@ use http::{HeaderMap, HeaderName};
 use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::clock::unix_now;
-use crate::header::{self, ParseError, ParsedSignature, Tag};
+use crate::header::{self, HeaderProblem, ParseError, ParsedSignature, Tag};
 use crate::mac::{KeyedMac, SignedContent};
 use crate::scheme::TimestampSource;
-use crate::{HeaderProblem, PayloadError, Scheme, Secret, VerifyError};
+use crate::{Scheme, Secret};
+
+mod payload;
+
+pub use payload::PayloadError;
 
 /// How far a signed timestamp may be from now, in either direction, unless
 /// configured otherwise: 300 seconds, as Stripe and Standard Webhooks use.
@@ -788,6 +792,101 @@ impl<T: fmt::Debug> fmt::Debug for Verified<T> {
             .field("timestamp", &self.timestamp)
             .field("value", &self.value)
             .finish_non_exhaustive()
+    }
+}
+
+/// Why a delivery failed verification.
+///
+/// Every variant tells the receiver's developer what to look at, and none of
+/// them echoes the secret, the expected signature or the body. Use
+/// [`VerifyError::code`] for metrics and for responses to the sender.
+///
+/// ```
+/// use titan_webhooks::{Scheme, Secret, Verifier, VerifyError};
+///
+/// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+/// let err = verifier.verify(&http::HeaderMap::new(), b"{}").unwrap_err();
+/// assert!(matches!(err, VerifyError::MissingHeader { .. }));
+/// assert_eq!(err.code(), "missing_header");
+/// # Ok::<(), titan_webhooks::SecretError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A header the scheme requires is absent.
+    #[error("missing header `{name}`")]
+    MissingHeader {
+        /// The header's name.
+        name: String,
+    },
+    /// A header is present but cannot be read.
+    #[error("header `{name}` is malformed: {problem}")]
+    MalformedHeader {
+        /// The header's name.
+        name: String,
+        /// What is wrong with it.
+        problem: HeaderProblem,
+    },
+    /// The signature header lists more entries than are examined.
+    #[error("header `{name}` has more than {limit} entries; at most {limit} are examined")]
+    TooManyEntries {
+        /// The header's name.
+        name: String,
+        /// How many entries are examined at most.
+        limit: usize,
+    },
+    /// The signed timestamp is further from now than the tolerance allows.
+    #[error("{}", describe_skew(*skew_seconds, *tolerance_seconds))]
+    TimestampOutOfTolerance {
+        /// `now - timestamp` in seconds: positive when the delivery is
+        /// older than now, negative when it claims to come from the future.
+        skew_seconds: i64,
+        /// The tolerance that was exceeded, in seconds.
+        tolerance_seconds: u64,
+    },
+    /// No signature in the header matches any configured secret.
+    #[error("no signature matched ({examined} examined)")]
+    NoMatchingSignature {
+        /// How many well-formed signatures the header carried.
+        examined: usize,
+    },
+    /// The delivery is authentic but its body is not the JSON expected.
+    #[error(transparent)]
+    InvalidPayload(#[from] PayloadError),
+}
+
+impl VerifyError {
+    /// A stable, short reason code for metrics, logs and responses.
+    ///
+    /// ```
+    /// use titan_webhooks::VerifyError;
+    ///
+    /// let err = VerifyError::NoMatchingSignature { examined: 1 };
+    /// assert_eq!(err.code(), "signature_mismatch");
+    /// ```
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingHeader { .. } => "missing_header",
+            Self::MalformedHeader { .. } => "malformed_header",
+            Self::TooManyEntries { .. } => "too_many_signatures",
+            Self::TimestampOutOfTolerance { .. } => "timestamp_out_of_tolerance",
+            Self::NoMatchingSignature { .. } => "signature_mismatch",
+            Self::InvalidPayload(_) => "invalid_payload",
+        }
+    }
+}
+
+fn describe_skew(skew_seconds: i64, tolerance_seconds: u64) -> String {
+    if skew_seconds >= 0 {
+        format!(
+            "timestamp is {skew_seconds} s in the past, beyond the tolerance of {tolerance_seconds} s"
+        )
+    } else {
+        format!(
+            "timestamp is {} s in the future, beyond the tolerance of {tolerance_seconds} s",
+            skew_seconds.unsigned_abs()
+        )
     }
 }
 

@@ -2,12 +2,10 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use titan_webhooks::events::{
-    EventType, EventiumCategory, EventiumData, EventiumTestRequest, TitanCategory, TitanXCategory,
-};
 use titan_webhooks::{
-    Envelope, EventFilter, EventiumEnvelope, EventiumEvent, FilterError, Scheme, Secret, Signer,
-    TitanEvent, TitanXEvent, Verifier, VerifyError,
+    Envelope, EventFilter, EventType, EventiumCategory, EventiumData, EventiumEnvelope,
+    EventiumEvent, EventiumTestRequest, FilterError, Scheme, Secret, Signer, TitanCategory,
+    TitanEvent, TitanXCategory, TitanXEvent, Verifier, VerifyError,
 };
 
 /// Parses `fixture` into `T`, writes it back, and checks the JSON is the same.

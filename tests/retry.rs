@@ -5,10 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use http::StatusCode;
 use proptest::prelude::*;
-use titan_webhooks::RetryPolicyError;
 use titan_webhooks::retry::{
     AttemptOutcome, Backoff, FailureKind, Jitter, MAX_RETRY_AFTER, NextStep, RetryPolicy,
-    RetryRules, RetrySchedule, THROTTLE_FLOOR, parse_retry_after,
+    RetryPolicyError, RetryRules, RetrySchedule, THROTTLE_FLOOR, parse_retry_after,
 };
 
 fn secs(values: &[u64]) -> Vec<Duration> {

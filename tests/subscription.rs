@@ -6,11 +6,9 @@ use serde_json::Value;
 use titan_webhooks::retry::RetryPolicy;
 use titan_webhooks::subscription::{
     CreateTitanXWebhook, CreateWebhook, CustomHeader, HmacKey, MAX_CUSTOM_HEADERS, MAX_LABEL_LEN,
-    TitanXWebhook, UpdateWebhook, Webhook, WebhookRules,
+    TitanXWebhook, UpdateWebhook, ValidationError, Webhook, WebhookRules,
 };
-use titan_webhooks::{
-    Envelope, FilterError, Scheme, SecretError, TitanEvent, UrlGuard, ValidationError,
-};
+use titan_webhooks::{Envelope, FilterError, Scheme, SecretError, TitanEvent, UrlGuard};
 
 /// The `{ "data": … }` wrapper of Titan's API responses.
 #[derive(Serialize, Deserialize)]

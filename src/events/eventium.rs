@@ -27,8 +27,7 @@ event_catalog! {
     /// [`EventiumEvent::Unknown`].
     ///
     /// ```
-    /// use titan_webhooks::EventiumEvent;
-    /// use titan_webhooks::events::EventiumCategory;
+    /// use titan_webhooks::{EventiumCategory, EventiumEvent};
     ///
     /// let event: EventiumEvent = "agent.deployment.updated".parse().unwrap();
     /// assert_eq!(event, EventiumEvent::AgentDeploymentUpdated);
@@ -53,7 +52,7 @@ event_catalog! {
 /// shows it.
 ///
 /// ```
-/// use titan_webhooks::events::QuotaThresholdReached;
+/// use titan_webhooks::QuotaThresholdReached;
 ///
 /// let data: QuotaThresholdReached = serde_json::from_str(
 ///     r#"{"scope":"daily","threshold":80,"limit":10000,"count":8123,"plan":"builder"}"#,
@@ -83,8 +82,7 @@ pub struct QuotaThresholdReached {
 /// as [`EventiumData::Invalid`] with the raw JSON and the reason.
 ///
 /// ```
-/// use titan_webhooks::EventiumEnvelope;
-/// use titan_webhooks::events::EventiumData;
+/// use titan_webhooks::{EventiumData, EventiumEnvelope};
 ///
 /// let envelope: EventiumEnvelope = serde_json::from_str(r#"{
 ///     "id": "0c3b1d5b-1d66-4a16-b2b5-7aa3c2c9b5ab",
@@ -121,8 +119,7 @@ impl<'a> EventiumData<'a> {
     /// Types `data` according to `event`.
     ///
     /// ```
-    /// use titan_webhooks::EventiumEvent;
-    /// use titan_webhooks::events::EventiumData;
+    /// use titan_webhooks::{EventiumData, EventiumEvent};
     ///
     /// let data = serde_json::json!({"hello": "world"});
     /// assert_eq!(EventiumData::parse(&EventiumEvent::WebhookTest, &data), EventiumData::Untyped(&data));
@@ -143,8 +140,7 @@ impl<'a> EventiumData<'a> {
 /// send a test delivery: `{ "event_type", "data" }`.
 ///
 /// ```
-/// use titan_webhooks::EventiumEvent;
-/// use titan_webhooks::events::EventiumTestRequest;
+/// use titan_webhooks::{EventiumEvent, EventiumTestRequest};
 ///
 /// let request = EventiumTestRequest::new(EventiumEvent::WebhookTest, serde_json::json!({"hello": "world"}));
 /// assert_eq!(
@@ -166,8 +162,7 @@ impl<D> EventiumTestRequest<D> {
     /// A request for a test delivery of `event_type` carrying `data`.
     ///
     /// ```
-    /// use titan_webhooks::EventiumEvent;
-    /// use titan_webhooks::events::EventiumTestRequest;
+    /// use titan_webhooks::{EventiumEvent, EventiumTestRequest};
     ///
     /// let request = EventiumTestRequest::new(EventiumEvent::WebhookTest, ());
     /// assert_eq!(request.event_type, EventiumEvent::WebhookTest);

@@ -1,7 +1,6 @@
 //! The subscription rule of seeds 000 and 001: which events, which session.
 
 use super::{EventType, TitanEvent};
-use crate::FilterError;
 
 /// The wildcard that subscribes to every event type.
 const ALL_EVENTS: &str = "*";
@@ -215,4 +214,40 @@ fn closest<E: EventType>(text: &str) -> Option<&'static str> {
 /// `E::ALL` is `'static`, so the names of its entries are too.
 fn static_name<E: EventType>(known: &'static E) -> &'static str {
     known.as_str()
+}
+
+/// An event filter could not be built.
+///
+/// ```
+/// use titan_webhooks::{EventFilter, FilterError, TitanEvent};
+///
+/// let err = EventFilter::<TitanEvent>::new(["*"], Some("")).unwrap_err();
+/// assert_eq!(err, FilterError::EmptySession);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterError {
+    /// An event type the catalog does not know.
+    #[error(
+        "unknown event type `{event}`{}",
+        suggestion.map(|known| format!("; did you mean `{known}`?")).unwrap_or_default()
+    )]
+    UnknownEvent {
+        /// The type as given.
+        event: String,
+        /// The closest known type, when one is within three edits.
+        suggestion: Option<&'static str>,
+    },
+    /// A session filter that is an empty string; use `None` for every
+    /// session.
+    #[error("the session filter is empty; omit it to receive every session")]
+    EmptySession,
+}
+
+/// The request field, `events` or `session`, that a filter error is about.
+pub(crate) fn filter_field(err: &FilterError) -> &'static str {
+    match err {
+        FilterError::EmptySession => "session",
+        _ => "events",
+    }
 }

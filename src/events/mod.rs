@@ -15,7 +15,8 @@ mod titanx;
 pub use eventium::{
     EventiumCategory, EventiumData, EventiumEvent, EventiumTestRequest, QuotaThresholdReached,
 };
-pub use filter::EventFilter;
+pub(crate) use filter::filter_field;
+pub use filter::{EventFilter, FilterError};
 pub use titan::{TitanCategory, TitanEvent};
 pub use titanx::{TitanXCategory, TitanXEvent};
 
@@ -23,8 +24,7 @@ pub use titanx::{TitanXCategory, TitanXEvent};
 /// written once for all of them.
 ///
 /// ```
-/// use titan_webhooks::events::EventType;
-/// use titan_webhooks::TitanEvent;
+/// use titan_webhooks::{EventType, TitanEvent};
 ///
 /// fn names<E: EventType>() -> Vec<&'static str> {
 ///     E::ALL.iter().map(|event| event.as_str()).collect()
@@ -120,7 +120,7 @@ macro_rules! event_catalog {
             /// Every event type the catalog knows, in the provider's order.
             ///
             #[doc = concat!(
-                "```\nuse titan_webhooks::events::", stringify!($name), ";\n\n",
+                "```\nuse titan_webhooks::", stringify!($name), ";\n\n",
                 "assert_eq!(", stringify!($name), "::ALL[0].as_str(), \"", $first_text, "\");\n",
                 "assert!(", stringify!($name), "::ALL.iter().all(|event| event.is_known()));\n```"
             )]
@@ -129,7 +129,7 @@ macro_rules! event_catalog {
             /// The dotted string.
             ///
             #[doc = concat!(
-                "```\nuse titan_webhooks::events::", stringify!($name), ";\n\n",
+                "```\nuse titan_webhooks::", stringify!($name), ";\n\n",
                 "assert_eq!(", stringify!($name), "::", stringify!($first), ".as_str(), \"", $first_text, "\");\n",
                 "assert_eq!(", stringify!($name), "::from(\"new.event\").as_str(), \"new.event\");\n```"
             )]
@@ -145,7 +145,7 @@ macro_rules! event_catalog {
             /// Whether the catalog knows this event type.
             ///
             #[doc = concat!(
-                "```\nuse titan_webhooks::events::", stringify!($name), ";\n\n",
+                "```\nuse titan_webhooks::", stringify!($name), ";\n\n",
                 "assert!(", stringify!($name), "::from(\"", $first_text, "\").is_known());\n",
                 "assert!(!", stringify!($name), "::from(\"new.event\").is_known());\n```"
             )]
@@ -159,7 +159,7 @@ macro_rules! event_catalog {
             /// segment, if any.
             ///
             #[doc = concat!(
-                "```\nuse titan_webhooks::events::{", stringify!($name), ", ", stringify!($category), "};\n\n",
+                "```\nuse titan_webhooks::{", stringify!($name), ", ", stringify!($category), "};\n\n",
                 "assert_eq!(", stringify!($name), "::", stringify!($first), ".category(), Some(",
                 stringify!($category), "::", stringify!($first_category), "));\n",
                 "assert_eq!(", stringify!($name), "::from(\"nothing.like.it\").category(), None);\n```"
@@ -289,7 +289,7 @@ macro_rules! event_category {
             /// Every category, in the provider's order.
             ///
             #[doc = concat!(
-                "```\nuse titan_webhooks::events::", stringify!($name), ";\n\n",
+                "```\nuse titan_webhooks::", stringify!($name), ";\n\n",
                 "assert!(!", stringify!($name), "::ALL.is_empty());\n```"
             )]
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
@@ -298,7 +298,7 @@ macro_rules! event_category {
             /// events.
             ///
             #[doc = concat!(
-                "```\nuse titan_webhooks::events::", stringify!($name), ";\n\n",
+                "```\nuse titan_webhooks::", stringify!($name), ";\n\n",
                 "for category in ", stringify!($name), "::ALL {\n",
                 "    assert_eq!(category.to_string(), category.as_str());\n}\n```"
             )]

@@ -38,8 +38,7 @@ event_catalog! {
     /// [`TitanEvent::Unknown`].
     ///
     /// ```
-    /// use titan_webhooks::TitanEvent;
-    /// use titan_webhooks::events::TitanCategory;
+    /// use titan_webhooks::{TitanCategory, TitanEvent};
     ///
     /// let event: TitanEvent = "session.status".parse().unwrap();
     /// assert_eq!(event, TitanEvent::SessionStatus);

@@ -11,8 +11,9 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
+use super::ReceiveError;
 use super::{Received, Receiver};
-use crate::{PayloadError, ReceiveError};
+use crate::PayloadError;
 
 /// A webhook delivery that passed the [`Receiver`] in the router's state:
 /// the body read within the size limit, the signature verified, then the
@@ -127,8 +128,7 @@ where
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// use titan_webhooks::receiver::WebhookRejection;
-/// use titan_webhooks::ReceiveError;
+/// use titan_webhooks::receiver::{ReceiveError, WebhookRejection};
 ///
 /// let response = WebhookRejection::from(ReceiveError::Replayed).into_response();
 /// assert_eq!(response.status(), 409);
@@ -140,8 +140,7 @@ impl WebhookRejection {
     /// What went wrong.
     ///
     /// ```
-    /// use titan_webhooks::receiver::WebhookRejection;
-    /// use titan_webhooks::ReceiveError;
+    /// use titan_webhooks::receiver::{ReceiveError, WebhookRejection};
     ///
     /// assert_eq!(WebhookRejection::from(ReceiveError::Replayed).error(), &ReceiveError::Replayed);
     /// ```

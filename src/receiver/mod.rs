@@ -20,7 +20,8 @@ mod replay;
 
 #[cfg(feature = "axum")]
 pub use axum::{VerifiedWebhook, WebhookRejection};
-pub use receive::{DEFAULT_BODY_LIMIT, DEFAULT_REPLAY_TTL, Received, Receiver};
+pub use receive::{DEFAULT_BODY_LIMIT, DEFAULT_REPLAY_TTL, ReceiveError, Received, Receiver};
 pub use replay::{
-    DEFAULT_REPLAY_CAPACITY, MemoryReplayGuard, ReplayFuture, ReplayGuard, ReplayKey, Seen,
+    DEFAULT_REPLAY_CAPACITY, MemoryReplayGuard, ReplayFuture, ReplayGuard, ReplayGuardError,
+    ReplayKey, Seen,
 };

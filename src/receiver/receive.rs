@@ -10,8 +10,8 @@ use http::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{ReplayGuard, ReplayKey, Seen};
-use crate::{PayloadError, ReceiveError, Verified, Verifier};
+use super::{ReplayGuard, ReplayGuardError, ReplayKey, Seen};
+use crate::{PayloadError, Verified, Verifier, VerifyError};
 
 /// The largest body accepted unless configured otherwise: 1 MiB. Larger
 /// requests are refused with `413` before their signature is checked.
@@ -399,5 +399,84 @@ impl<T> Deref for Received<T> {
 
     fn deref(&self) -> &T {
         &self.verified
+    }
+}
+
+/// A request a receiver refused, with the status to answer and a short
+/// reason code for the response body and metrics. None of it repeats a
+/// secret, an expected signature or the body.
+///
+/// ```
+/// use titan_webhooks::VerifyError;
+/// use titan_webhooks::receiver::ReceiveError;
+///
+/// let err = ReceiveError::from(VerifyError::NoMatchingSignature { examined: 1 });
+/// assert_eq!((err.status().as_u16(), err.code()), (401, "signature_mismatch"));
+/// assert_eq!(ReceiveError::Replayed.status().as_u16(), 409);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiveError {
+    /// The body is over the receiver's limit (`413`).
+    #[error("the body is larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The body could not be read (`400`).
+    #[error("the request body could not be read")]
+    BodyUnreadable,
+    /// Verification failed (`401`), or the authentic body is not the JSON
+    /// expected (`400`).
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// The delivery was already received (`409`).
+    #[error("the delivery was already received")]
+    Replayed,
+    /// The replay guard failed (`503`, so the sender retries).
+    #[error(transparent)]
+    ReplayGuard(#[from] ReplayGuardError),
+}
+
+impl ReceiveError {
+    /// The status to answer with: `401` for a missing, bad or stale
+    /// signature, `400` for a malformed body, `413`, `409` or `503`.
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::ReceiveError;
+    ///
+    /// assert_eq!(ReceiveError::BodyTooLarge { limit: 10 }.status().as_u16(), 413);
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::BodyTooLarge { .. } => http::StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyUnreadable | Self::Verify(VerifyError::InvalidPayload(_)) => {
+                http::StatusCode::BAD_REQUEST
+            }
+            Self::Verify(_) => http::StatusCode::UNAUTHORIZED,
+            Self::Replayed => http::StatusCode::CONFLICT,
+            Self::ReplayGuard(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// A stable, short reason code: [`VerifyError::code`] for verification
+    /// failures, else `body_too_large`, `body_unreadable`, `replayed` or
+    /// `replay_guard_unavailable`.
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::ReceiveError;
+    ///
+    /// assert_eq!(ReceiveError::Replayed.code(), "replayed");
+    /// ```
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::BodyUnreadable => "body_unreadable",
+            Self::Verify(err) => err.code(),
+            Self::Replayed => "replayed",
+            Self::ReplayGuard(_) => "replay_guard_unavailable",
+        }
     }
 }

@@ -7,8 +7,6 @@ use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::ReplayGuardError;
-
 /// The most keys a [`MemoryReplayGuard`] holds unless configured otherwise;
 /// beyond it the oldest are forgotten first.
 pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
@@ -133,7 +131,7 @@ pub trait ReplayGuard: Send + Sync + 'static {
 /// assert_eq!(guard.remember(&key, Duration::from_secs(300)).await?, Seen::Again);
 /// guard.forget(&key).await?;
 /// assert_eq!(guard.remember(&key, Duration::from_secs(300)).await?, Seen::First);
-/// # Ok::<(), titan_webhooks::ReplayGuardError>(())
+/// # Ok::<(), titan_webhooks::receiver::ReplayGuardError>(())
 /// # }).unwrap();
 /// ```
 pub struct MemoryReplayGuard {
@@ -261,6 +259,48 @@ impl ReplayGuard for MemoryReplayGuard {
     fn forget(&self, key: &ReplayKey) -> ReplayFuture<'_, ()> {
         self.lock().expiry.remove(key.as_str());
         Box::pin(async { Ok(()) })
+    }
+}
+
+/// A replay guard's backend failed, for example a database a custom guard
+/// uses.
+///
+/// ```
+/// use titan_webhooks::receiver::ReplayGuardError;
+///
+/// let err = ReplayGuardError::new("redis is unreachable");
+/// assert_eq!(err.to_string(), "the replay guard failed: redis is unreachable");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the replay guard failed: {message}")]
+pub struct ReplayGuardError {
+    message: String,
+}
+
+impl ReplayGuardError {
+    /// An error described by `message`, which must not carry secrets.
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::ReplayGuardError;
+    ///
+    /// assert_eq!(ReplayGuardError::new("timeout").message(), "timeout");
+    /// ```
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    /// The description.
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::ReplayGuardError;
+    ///
+    /// assert_eq!(ReplayGuardError::new("down").message(), "down");
+    /// ```
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

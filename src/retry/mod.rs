@@ -28,7 +28,7 @@ mod schedule;
 
 pub use jitter::{Jitter, OsRandom, RandomSource};
 pub use outcome::{AttemptOutcome, FailureKind, NextStep};
-pub use policy::{Backoff, RetryPolicy};
+pub use policy::{Backoff, RetryPolicy, RetryPolicyError};
 pub use retry_after::{MAX_RETRY_AFTER, parse_retry_after};
 pub use rules::{RetryRules, THROTTLE_FLOOR};
 pub use schedule::RetrySchedule;

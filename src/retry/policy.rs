@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::RetryPolicyError;
-
 /// How the delay grows from one retry to the next.
 ///
 /// ```
@@ -113,8 +111,7 @@ impl RetryPolicy {
     /// growing by `backoff`.
     ///
     /// ```
-    /// use titan_webhooks::RetryPolicyError;
-    /// use titan_webhooks::retry::{Backoff, RetryPolicy};
+    /// use titan_webhooks::retry::{Backoff, RetryPolicy, RetryPolicyError};
     ///
     /// assert!(RetryPolicy::new(3, 5, Backoff::Linear).is_ok());
     /// assert_eq!(
@@ -192,7 +189,7 @@ impl RetryPolicy {
     /// assert_eq!(policy.delay(3), Some(Duration::from_secs(15)));
     /// assert_eq!(policy.delay(0), None);
     /// assert_eq!(policy.delay(4), None);
-    /// # Ok::<(), titan_webhooks::RetryPolicyError>(())
+    /// # Ok::<(), titan_webhooks::retry::RetryPolicyError>(())
     /// ```
     #[must_use]
     pub fn delay(&self, retry: u32) -> Option<Duration> {
@@ -219,7 +216,7 @@ impl RetryPolicy {
     /// let policy = RetryPolicy::new(4, 5, Backoff::Constant)?;
     /// assert!(policy.delays().all(|delay| delay.as_secs() == 5));
     /// assert_eq!(policy.delays().count(), 4);
-    /// # Ok::<(), titan_webhooks::RetryPolicyError>(())
+    /// # Ok::<(), titan_webhooks::retry::RetryPolicyError>(())
     /// ```
     pub fn delays(&self) -> impl Iterator<Item = Duration> + '_ {
         (1..=self.attempts).filter_map(|retry| self.delay(retry))
@@ -235,7 +232,7 @@ impl RetryPolicy {
     ///
     /// let policy = RetryPolicy::new(3, 5, Backoff::Linear)?;
     /// assert_eq!(policy.total_window(), Duration::from_secs(30));
-    /// # Ok::<(), titan_webhooks::RetryPolicyError>(())
+    /// # Ok::<(), titan_webhooks::retry::RetryPolicyError>(())
     /// ```
     #[must_use]
     pub fn total_window(&self) -> Duration {
@@ -306,4 +303,42 @@ fn check_delay(value: i64) -> Result<u32, RetryPolicyError> {
             min: RetryPolicy::MIN_DELAY_SECONDS,
             max: RetryPolicy::MAX_DELAY_SECONDS,
         })
+}
+
+/// A retry configuration is out of bounds.
+///
+/// ```
+/// use titan_webhooks::retry::{RetryPolicy, RetryPolicyError};
+///
+/// let err = serde_json::from_str::<RetryPolicy>(r#"{"attempts":3,"delaySeconds":5,"policy":"fibonacci"}"#)
+///     .unwrap_err();
+/// assert!(err.to_string().contains("unknown retry policy `fibonacci`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RetryPolicyError {
+    /// `attempts` is negative or above the maximum.
+    #[error("`attempts` must be between 0 and {max}, got {value}")]
+    AttemptsOutOfRange {
+        /// The value given.
+        value: i64,
+        /// The maximum.
+        max: u32,
+    },
+    /// `delaySeconds` is outside its bounds.
+    #[error("`delaySeconds` must be between {min} and {max}, got {value}")]
+    DelayOutOfRange {
+        /// The value given.
+        value: i64,
+        /// The minimum.
+        min: u32,
+        /// The maximum.
+        max: u32,
+    },
+    /// `policy` is not `constant`, `linear` or `exponential`.
+    #[error("unknown retry policy `{name}`; expected `constant`, `linear` or `exponential`")]
+    UnknownPolicy {
+        /// The name given.
+        name: String,
+    },
 }

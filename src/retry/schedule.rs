@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::RetryPolicyError;
 use super::{Jitter, RandomSource, RetryPolicy};
-use crate::RetryPolicyError;
 
 /// Where a schedule's delays come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ enum Delays {
 /// let delays: Vec<u64> = schedule.delays().map(|d| d.as_secs()).collect();
 /// assert_eq!(delays, [5, 10, 20, 40, 60, 60, 60]);
 /// assert_eq!(schedule.total_window(), Duration::from_secs(255));
-/// # Ok::<(), titan_webhooks::RetryPolicyError>(())
+/// # Ok::<(), titan_webhooks::retry::RetryPolicyError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule {
@@ -51,7 +51,7 @@ impl RetrySchedule {
     /// let schedule = RetrySchedule::explicit([Duration::from_secs(1), Duration::from_secs(60)])?;
     /// assert_eq!(schedule.retries(), 2);
     /// assert_eq!(schedule.delay(2), Some(Duration::from_secs(60)));
-    /// # Ok::<(), titan_webhooks::RetryPolicyError>(())
+    /// # Ok::<(), titan_webhooks::retry::RetryPolicyError>(())
     /// ```
     ///
     /// # Errors

@@ -22,7 +22,7 @@ mod update;
 
 pub use create::{CreateWebhook, CreatedWebhook, HmacKey};
 pub use headers::{CustomHeader, MAX_CUSTOM_HEADERS};
-pub use rules::{MAX_LABEL_LEN, WebhookRules};
+pub use rules::{MAX_LABEL_LEN, ValidationError, WebhookRules};
 pub use titanx::{CreateTitanXWebhook, TitanXWebhook, TitanXWebhookStatus};
 pub use update::{UpdateWebhook, UpdatedWebhook};
 

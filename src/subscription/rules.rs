@@ -7,7 +7,10 @@ use super::{
     CreateWebhook, CreatedWebhook, CustomHeader, HmacKey, MAX_CUSTOM_HEADERS, UpdateWebhook,
     UpdatedWebhook, Webhook, WebhookId,
 };
-use crate::{EventFilter, Scheme, Secret, Timestamp, TitanEvent, UrlGuard, ValidationError};
+use crate::events::filter_field;
+use crate::{
+    EventFilter, FilterError, Scheme, Secret, SecretError, Timestamp, TitanEvent, UrlGuard,
+};
 
 /// The longest label, in characters. Titan documents no limit; 255 fits
 /// the usual text column and any sensible name.
@@ -45,8 +48,8 @@ const RESERVED_PREFIXES: &[(&str, &str)] = &[(
 /// fails leaves the webhook as it was.
 ///
 /// ```
-/// use titan_webhooks::subscription::{CreateWebhook, CustomHeader, WebhookRules};
-/// use titan_webhooks::{UrlGuard, ValidationError};
+/// use titan_webhooks::UrlGuard;
+/// use titan_webhooks::subscription::{CreateWebhook, CustomHeader, ValidationError, WebhookRules};
 ///
 /// let rules = WebhookRules::new(UrlGuard::new());
 /// let mut request = CreateWebhook::new("https://example.com/hook");
@@ -338,4 +341,102 @@ fn check_label(label: Option<String>) -> Result<Option<String>, ValidationError>
         }
     }
     Ok(label)
+}
+
+/// A webhook request breaks a rule. Each variant names the field, and none
+/// repeats a key or a custom header's value.
+///
+/// ```
+/// use titan_webhooks::UrlGuard;
+/// use titan_webhooks::subscription::{CreateWebhook, ValidationError, WebhookRules};
+///
+/// let mut request = CreateWebhook::new("https://example.com/");
+/// request.label = Some("x".repeat(300));
+/// let err = WebhookRules::new(UrlGuard::new()).create(1.into(), request).unwrap_err();
+/// assert_eq!(err, ValidationError::LabelTooLong { len: 300, max: 255 });
+/// assert_eq!(err.field(), "label");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// `url` is refused by the SSRF guard.
+    #[error("`url`: {0}")]
+    Url(#[source] crate::GuardError),
+    /// `events` or `session` is not a valid filter.
+    #[error("`{}`: {}", filter_field(.0), .0)]
+    Filter(#[source] FilterError),
+    /// `hmacKey` is not a usable key.
+    #[error("`hmacKey`: {0}")]
+    HmacKey(#[source] SecretError),
+    /// More custom headers than allowed.
+    #[error("`headers`: at most {max} custom headers, got {count}")]
+    TooManyHeaders {
+        /// How many were given.
+        count: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// A custom header's name is not a valid HTTP header name.
+    #[error("`headers[{index}]`: `{name}` is not a valid header name")]
+    InvalidHeaderName {
+        /// The header's position in the list.
+        index: usize,
+        /// The name given.
+        name: String,
+    },
+    /// A custom header's value is not a valid HTTP header value: it must
+    /// be visible ASCII, spaces and tabs.
+    #[error("`headers[{index}]`: the value of `{name}` is not a valid header value")]
+    InvalidHeaderValue {
+        /// The header's position in the list.
+        index: usize,
+        /// The header's name.
+        name: String,
+    },
+    /// A custom header would set a header the sender controls.
+    #[error("`headers[{index}]`: `{name}` cannot be a custom header: {reason}")]
+    ReservedHeader {
+        /// The header's position in the list.
+        index: usize,
+        /// The header's name, lowercased.
+        name: String,
+        /// Why it is reserved.
+        reason: &'static str,
+    },
+    /// `label` is longer than allowed.
+    #[error("`label`: at most {max} characters, got {len}")]
+    LabelTooLong {
+        /// The label's length in characters.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+}
+
+impl ValidationError {
+    /// The request field that broke a rule, as named in the JSON.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+    /// use titan_webhooks::UrlGuard;
+    ///
+    /// let mut request = CreateWebhook::new("https://example.com/");
+    /// request.events = Some(vec!["message.recieved".into()]);
+    /// let err = WebhookRules::new(UrlGuard::new()).create(1.into(), request).unwrap_err();
+    /// assert_eq!(err.field(), "events");
+    /// assert!(err.to_string().contains("did you mean `message.received`?"));
+    /// ```
+    #[must_use]
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Url(_) => "url",
+            Self::Filter(err) => filter_field(err),
+            Self::HmacKey(_) => "hmacKey",
+            Self::TooManyHeaders { .. }
+            | Self::InvalidHeaderName { .. }
+            | Self::InvalidHeaderValue { .. }
+            | Self::ReservedHeader { .. } => "headers",
+            Self::LabelTooLong { .. } => "label",
+        }
+    }
 }
