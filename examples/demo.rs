@@ -86,7 +86,7 @@ async fn receive(State(route): State<Route>, webhook: VerifiedWebhook<Envelope>)
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let left = fail.get(envelope.id()).copied().unwrap_or(0);
         if left > 0 {
-            fail.insert(envelope.id().to_owned(), left - 1);
+            fail.insert(envelope.id().to_owned(), left.saturating_sub(1));
         }
         left
     };
@@ -304,7 +304,7 @@ impl Demo {
                 serde_json::json!({"group": "team"}),
             ),
         ];
-        let mut expected = 0;
+        let mut expected = 0usize;
         for envelope in &envelopes {
             let dispatched = dispatcher.dispatch(envelope).await?;
             let to: Vec<String> = dispatched
@@ -318,14 +318,14 @@ impl Demo {
                 envelope.event(),
                 to
             );
-            expected += dispatched.webhooks.len();
+            expected = expected.saturating_add(dispatched.webhooks.len());
         }
 
         println!("\n4. The delivery log");
-        let mut succeeded = 0;
+        let mut succeeded = 0usize;
         for _ in 0..expected {
             if self.next_final_attempt().await?.succeeded() {
-                succeeded += 1;
+                succeeded = succeeded.saturating_add(1);
             }
         }
 

@@ -14,22 +14,7 @@ side adds `queue::StoreError` (feature `queue`) and
 `transport::DispatchError` (feature `reqwest`).
 "#]
 #![forbid(unsafe_code)]
-#![warn(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap,
-    clippy::missing_errors_doc,
-    clippy::missing_panics_doc
-)]
-#![cfg_attr(
-    test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
-)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
 mod envelope;

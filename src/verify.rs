@@ -441,10 +441,10 @@ impl Verifier {
         if let Some(timestamp) = timestamp {
             self.check_tolerance(timestamp, now)?;
         }
-        if let (Some(id), Some(name)) = (id, self.scheme.id_header()) {
-            if !header::is_valid_message_id(id) {
-                return Err(malformed(name, HeaderProblem::InvalidId));
-            }
+        if let (Some(id), Some(name)) = (id, self.scheme.id_header())
+            && !header::is_valid_message_id(id)
+        {
+            return Err(malformed(name, HeaderProblem::InvalidId));
         }
 
         let content = SignedContent {

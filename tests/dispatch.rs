@@ -1,5 +1,17 @@
 //! The Dispatcher against real HTTP receivers on 127.0.0.1.
 
+// A panic in a test or bench is its failure, not a crash to guard against.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -1,5 +1,17 @@
 //! Envelopes, event catalogs and the subscription filter.
 
+// A panic in a test or bench is its failure, not a crash to guard against.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use proptest::prelude::*;
 use serde_json::Value;
 use titan_webhooks::{

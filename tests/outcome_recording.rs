@@ -2,6 +2,18 @@
 //! outcome: it tries again while its claim holds, and past that lets the
 //! claim lapse so the delivery is made again rather than stranded.
 
+// A panic in a test or bench is its failure, not a crash to guard against.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 mod support;
 
 use std::sync::Arc;

@@ -1,5 +1,17 @@
 //! Property tests: round trips for every scheme, and no input panics.
 
+// A panic in a test or bench is its failure, not a crash to guard against.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use titan_webhooks::{DigestEncoding, RawHeaders, Scheme, Secret, Signer, Verifier};

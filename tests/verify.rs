@@ -1,5 +1,17 @@
 //! Verification behaviour: errors, tolerance, rotation and hostile input.
 
+// A panic in a test or bench is its failure, not a crash to guard against.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};

@@ -14,11 +14,11 @@ impl HeldClaims {
     /// Marks `delivery`'s claim as held; returns the slot to release.
     pub(crate) fn hold(&mut self, delivery: &ClaimedDelivery) -> usize {
         let claim = Some(HeldClaim::from(delivery));
-        if let Some(slot) = self.free.pop() {
-            if let Some(place) = self.slots.get_mut(slot) {
-                *place = claim;
-                return slot;
-            }
+        if let Some(slot) = self.free.pop()
+            && let Some(place) = self.slots.get_mut(slot)
+        {
+            *place = claim;
+            return slot;
         }
         self.slots.push(claim);
         self.slots.len().saturating_sub(1)
