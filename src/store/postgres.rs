@@ -1,19 +1,21 @@
 //! The Postgres delivery store.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, Postgres};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::codec::{self, AttemptColumns, backend, micros};
-use super::shared::impl_shared_sql;
+use super::shared::{RowsAffected, Shared, SqlStore};
 use crate::queue::StoreError;
 use crate::queue::{
-    ClaimRequest, ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryState, DeliveryStore,
-    EnvelopeRecord, HeldClaim, OpenDelivery, Prepared,
+    ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
+    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, OpenDelivery,
+    Prepared, QueueMetrics,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -172,6 +174,14 @@ impl PostgresStore {
     ) -> Result<Vec<WebhookId>, StoreError> {
         insert(connection, &prepared.record, &prepared.webhooks).await
     }
+}
+
+impl SqlStore for PostgresStore {
+    type Db = Postgres;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
 
     async fn announce(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_notify($1, '')")
@@ -180,6 +190,13 @@ impl PostgresStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        // The driver's own method: inherent methods take precedence.
+        self.rows_affected()
     }
 }
 
@@ -404,23 +421,19 @@ impl DeliveryStore for PostgresStore {
     }
 
     async fn release_leases(&self, owner: &str) -> Result<Vec<DeliveryKey>, StoreError> {
-        self.shared_release_leases(owner).await
+        Shared(self).release_leases(owner).await
     }
 
     async fn recover_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
-        let recovered = self.shared_recover_expired(now).await?;
-        if recovered > 0 {
-            self.announce().await?;
-        }
-        Ok(recovered)
+        Shared(self).recover_expired(now).await
     }
 
     async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
-        self.shared_next_due().await
+        Shared(self).next_due().await
     }
 
     async fn open_deliveries(&self) -> Result<Vec<OpenDelivery>, StoreError> {
-        self.shared_open_deliveries().await
+        Shared(self).open_deliveries().await
     }
 
     fn work_queued(&self) -> impl Future<Output = ()> + Send + '_ {
@@ -428,4 +441,46 @@ impl DeliveryStore for PostgresStore {
     }
 }
 
-impl_shared_sql!(PostgresStore, sqlx::postgres::PgRow);
+impl DeliveryAdmin for PostgresStore {
+    async fn list_deliveries(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        Shared(self).list_deliveries(query).await
+    }
+
+    async fn list_attempts(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        Shared(self).list_attempts(query).await
+    }
+
+    async fn redeliver(&self, key: &DeliveryKey, now: SystemTime) -> Result<bool, StoreError> {
+        Shared(self).redeliver(key, now).await
+    }
+
+    async fn redeliver_exhausted(
+        &self,
+        finished: Range<SystemTime>,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        Shared(self).redeliver_exhausted(finished, now).await
+    }
+
+    async fn cancel_webhook(
+        &self,
+        webhook: &WebhookId,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        Shared(self).cancel_webhook(webhook, now).await
+    }
+
+    async fn purge_succeeded(&self, finished_before: SystemTime) -> Result<u64, StoreError> {
+        Shared(self).purge_succeeded(finished_before).await
+    }
+
+    async fn metrics(&self, now: SystemTime) -> Result<QueueMetrics, StoreError> {
+        Shared(self).metrics(now).await
+    }
+}

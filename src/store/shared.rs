@@ -1,6 +1,23 @@
-//! The statements both SQL stores run unchanged. They use `$n` parameters
-//! and `CAST`, which SQLite and Postgres both read, and are expanded once
-//! per store so each runs on its own pool type.
+//! The statements both SQL stores run unchanged: the lease upkeep and
+//! queue reads of [`DeliveryStore`] and all of [`DeliveryAdmin`]. They use
+//! `$n` parameters and `CAST`, which SQLite and Postgres both read, so each
+//! is written once here, generic over the database. A store supplies its
+//! pool and its way of announcing queued work through [`SqlStore`].
+//!
+//! [`DeliveryAdmin`]: crate::queue::DeliveryAdmin
+//! [`DeliveryStore`]: crate::queue::DeliveryStore
+
+use std::ops::Range;
+use std::time::SystemTime;
+
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+
+use super::codec::{self, Columns};
+use crate::queue::{
+    DeliveryAttempt, DeliveryKey, DeliveryQuery, DeliveryRecord, DeliveryState, OpenDelivery,
+    QueueMetrics, StoreError,
+};
+use crate::subscription::WebhookId;
 
 /// A listing's SQL: the filters that pick an index, then the shared ones.
 macro_rules! listing {
@@ -47,7 +64,7 @@ macro_rules! attempts_sql {
 
 /// The listing for `query`, written so the filters it has can use an
 /// index: by envelope, by webhook, or neither.
-pub(crate) fn listing_sql(query: &crate::queue::DeliveryQuery, deliveries: bool) -> &'static str {
+fn listing_sql(query: &DeliveryQuery, deliveries: bool) -> &'static str {
     match (
         query.envelope().is_some(),
         query.webhook().is_some(),
@@ -70,256 +87,265 @@ pub(crate) fn listing_sql(query: &crate::queue::DeliveryQuery, deliveries: bool)
     }
 }
 
-/// Implements what the SQL stores share: the [`DeliveryAdmin`] operations,
-/// and the lease upkeep and queue reads of [`DeliveryStore`] as inherent
-/// `shared_*` methods the store's own impl calls. The store provides
-/// `self.pool` and `async fn announce(&self) -> Result<(), StoreError>`,
-/// which tells other processes that work was queued; `codec` must be in
-/// scope where it expands.
-///
-/// [`DeliveryAdmin`]: crate::queue::DeliveryAdmin
-/// [`DeliveryStore`]: crate::queue::DeliveryStore
-macro_rules! impl_shared_sql {
-    ($store:ty, $row:ty) => {
-        impl $store {
-            async fn shared_release_leases(
-                &self,
-                owner: &str,
-            ) -> Result<Vec<crate::queue::DeliveryKey>, crate::queue::StoreError> {
-                let rows = sqlx::query(
-                    "UPDATE titan_webhooks_deliveries
+/// What differs between the SQL stores, as far as the shared statements
+/// are concerned.
+pub(super) trait SqlStore {
+    /// The database the store runs on.
+    type Db: Database;
+
+    fn pool(&self) -> &Pool<Self::Db>;
+
+    /// Tells other processes that deliveries were queued again, so their
+    /// idle dispatchers claim them without waiting for their next poll.
+    async fn announce(&self) -> Result<(), StoreError>;
+}
+
+/// The count of changed rows that each driver's query result has, which
+/// sqlx does not put in a trait.
+pub(super) trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+/// The shared statements, run on a store: `Shared(store).next_due()`.
+pub(super) struct Shared<'s, S>(pub(super) &'s S);
+
+// What the statements need of the database, which SQLite and Postgres
+// both have: rows read by column name and a count of changed rows, pools
+// and transactions that run statements, the parameter types they bind, and
+// `MIN(next_attempt_at)` read by position, as its column name differs.
+impl<S, DB> Shared<'_, S>
+where
+    S: SqlStore<Db = DB>,
+    DB: Database<Row: Columns, QueryResult: RowsAffected>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<String>: Encode<'t, DB> + Type<DB>,
+    (Option<i64>,): for<'r> FromRow<'r, DB::Row>,
+{
+    pub(super) async fn release_leases(&self, owner: &str) -> Result<Vec<DeliveryKey>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE titan_webhooks_deliveries
                      SET state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retry' END,
                          lease_owner = NULL, lease_until = NULL, updated_at = $2
                      WHERE state = 'in_flight' AND lease_owner = $1
                      RETURNING envelope_id, webhook_id",
-                )
-                .bind(owner)
-                .bind(codec::micros(std::time::SystemTime::now())?)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                if !rows.is_empty() {
-                    self.announce().await?;
-                }
-                rows.iter().map(codec::key).collect()
-            }
+        )
+        .bind(owner)
+        .bind(codec::micros(SystemTime::now())?)
+        .fetch_all(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        if !rows.is_empty() {
+            self.0.announce().await?;
+        }
+        rows.iter().map(codec::key).collect()
+    }
 
-            async fn shared_recover_expired(
-                &self,
-                now: std::time::SystemTime,
-            ) -> Result<u64, crate::queue::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE titan_webhooks_deliveries
+    pub(super) async fn recover_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE titan_webhooks_deliveries
                      SET state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retry' END,
                          lease_owner = NULL, lease_until = NULL, updated_at = $1
                      WHERE state = 'in_flight' AND lease_until < $1",
-                )
-                .bind(codec::micros(now)?)
-                .execute(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                Ok(done.rows_affected())
-            }
+        )
+        .bind(codec::micros(now)?)
+        .execute(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        if done.rows_affected() > 0 {
+            self.0.announce().await?;
+        }
+        Ok(done.rows_affected())
+    }
 
-            async fn shared_next_due(
-                &self,
-            ) -> Result<Option<std::time::SystemTime>, crate::queue::StoreError> {
-                let earliest: Option<i64> = sqlx::query_scalar(
-                    "SELECT MIN(next_attempt_at) FROM titan_webhooks_deliveries
+    pub(super) async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
+        let earliest: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM titan_webhooks_deliveries
                      WHERE state IN ('pending', 'retry')",
-                )
-                .fetch_one(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                earliest
-                    .map(|micros| codec::time_at("next_attempt_at", micros))
-                    .transpose()
-            }
+        )
+        .fetch_one(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        earliest
+            .map(|micros| codec::time_at("next_attempt_at", micros))
+            .transpose()
+    }
 
-            async fn shared_open_deliveries(
-                &self,
-            ) -> Result<Vec<crate::queue::OpenDelivery>, crate::queue::StoreError> {
-                let rows = sqlx::query(
-                    "SELECT envelope_id, webhook_id, state, attempts, next_attempt_at
+    pub(super) async fn open_deliveries(&self) -> Result<Vec<OpenDelivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT envelope_id, webhook_id, state, attempts, next_attempt_at
                      FROM titan_webhooks_deliveries
                      WHERE state IN ('pending', 'in_flight', 'retry')",
-                )
-                .fetch_all(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                let mut open = rows
-                    .iter()
-                    .map(codec::open_delivery)
-                    .collect::<Result<Vec<_>, _>>()?;
-                open.sort_by(|a, b| a.key.cmp(&b.key));
-                Ok(open)
-            }
+        )
+        .fetch_all(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        let mut open = rows
+            .iter()
+            .map(codec::open_delivery)
+            .collect::<Result<Vec<_>, _>>()?;
+        open.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(open)
+    }
 
-            async fn listing(
-                &self,
-                query: &crate::queue::DeliveryQuery,
-                deliveries: bool,
-            ) -> Result<Vec<$row>, crate::queue::StoreError> {
-                sqlx::query(super::shared::listing_sql(query, deliveries))
-                    .bind(query.webhook().map(codec::webhook_column))
-                    .bind(query.envelope())
-                    .bind(query.state().map(|state| state.as_str()))
-                    .bind(codec::before_id(query.before_sequence()))
-                    .bind(codec::limit(query.limit_or_default()))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(codec::backend)
-            }
-        }
+    pub(super) async fn list_deliveries(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let rows = self.listing(query, true).await?;
+        rows.iter().map(codec::delivery_record).collect()
+    }
 
-        impl crate::queue::DeliveryAdmin for $store {
-            async fn list_deliveries(
-                &self,
-                query: &crate::queue::DeliveryQuery,
-            ) -> Result<Vec<crate::queue::DeliveryRecord>, crate::queue::StoreError> {
-                let rows = self.listing(query, true).await?;
-                rows.iter().map(codec::delivery_record).collect()
-            }
+    pub(super) async fn list_attempts(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let rows = self.listing(query, false).await?;
+        rows.iter().map(codec::attempt_record).collect()
+    }
 
-            async fn list_attempts(
-                &self,
-                query: &crate::queue::DeliveryQuery,
-            ) -> Result<Vec<crate::queue::DeliveryAttempt>, crate::queue::StoreError> {
-                let rows = self.listing(query, false).await?;
-                rows.iter().map(codec::attempt_record).collect()
-            }
+    async fn listing(
+        &self,
+        query: &DeliveryQuery,
+        deliveries: bool,
+    ) -> Result<Vec<DB::Row>, StoreError> {
+        sqlx::query(listing_sql(query, deliveries))
+            .bind(query.webhook().map(codec::webhook_column))
+            .bind(query.envelope())
+            .bind(query.state().map(|state| state.as_str()))
+            .bind(codec::before_id(query.before_sequence()))
+            .bind(codec::limit(query.limit_or_default()))
+            .fetch_all(self.0.pool())
+            .await
+            .map_err(codec::backend)
+    }
 
-            async fn redeliver(
-                &self,
-                key: &crate::queue::DeliveryKey,
-                now: std::time::SystemTime,
-            ) -> Result<bool, crate::queue::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE titan_webhooks_deliveries
+    pub(super) async fn redeliver(
+        &self,
+        key: &DeliveryKey,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE titan_webhooks_deliveries
                      SET state = 'pending', attempts = 0, next_attempt_at = $3,
                          lease_token = lease_token + 1, updated_at = $3
                      WHERE envelope_id = $1 AND webhook_id = $2
                        AND state IN ('succeeded', 'exhausted', 'cancelled')",
-                )
-                .bind(&key.envelope_id)
-                .bind(codec::webhook_column(&key.webhook_id))
-                .bind(codec::micros(now)?)
-                .execute(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                let requeued = done.rows_affected() > 0;
-                if requeued {
-                    self.announce().await?;
-                }
-                Ok(requeued)
-            }
+        )
+        .bind(&key.envelope_id)
+        .bind(codec::webhook_column(&key.webhook_id))
+        .bind(codec::micros(now)?)
+        .execute(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        let requeued = done.rows_affected() > 0;
+        if requeued {
+            self.0.announce().await?;
+        }
+        Ok(requeued)
+    }
 
-            async fn redeliver_exhausted(
-                &self,
-                finished: std::ops::Range<std::time::SystemTime>,
-                now: std::time::SystemTime,
-            ) -> Result<u64, crate::queue::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE titan_webhooks_deliveries
+    pub(super) async fn redeliver_exhausted(
+        &self,
+        finished: Range<SystemTime>,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE titan_webhooks_deliveries
                      SET state = 'pending', attempts = 0, next_attempt_at = $3,
                          lease_token = lease_token + 1, updated_at = $3
                      WHERE state = 'exhausted' AND updated_at >= $1 AND updated_at < $2",
-                )
-                .bind(codec::micros(finished.start)?)
-                .bind(codec::micros(finished.end)?)
-                .bind(codec::micros(now)?)
-                .execute(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                if done.rows_affected() > 0 {
-                    self.announce().await?;
-                }
-                Ok(done.rows_affected())
-            }
+        )
+        .bind(codec::micros(finished.start)?)
+        .bind(codec::micros(finished.end)?)
+        .bind(codec::micros(now)?)
+        .execute(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        if done.rows_affected() > 0 {
+            self.0.announce().await?;
+        }
+        Ok(done.rows_affected())
+    }
 
-            async fn cancel_webhook(
-                &self,
-                webhook: &crate::subscription::WebhookId,
-                now: std::time::SystemTime,
-            ) -> Result<u64, crate::queue::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE titan_webhooks_deliveries SET state = 'cancelled', updated_at = $2
+    pub(super) async fn cancel_webhook(
+        &self,
+        webhook: &WebhookId,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE titan_webhooks_deliveries SET state = 'cancelled', updated_at = $2
                      WHERE webhook_id = $1 AND state IN ('pending', 'retry')",
-                )
-                .bind(codec::webhook_column(webhook))
-                .bind(codec::micros(now)?)
-                .execute(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                Ok(done.rows_affected())
-            }
+        )
+        .bind(codec::webhook_column(webhook))
+        .bind(codec::micros(now)?)
+        .execute(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        Ok(done.rows_affected())
+    }
 
-            async fn purge_succeeded(
-                &self,
-                finished_before: std::time::SystemTime,
-            ) -> Result<u64, crate::queue::StoreError> {
-                let before = codec::micros(finished_before)?;
-                let mut tx = self.pool.begin().await.map_err(codec::backend)?;
-                sqlx::query(
-                    "DELETE FROM titan_webhooks_attempts WHERE delivery_id IN (
+    pub(super) async fn purge_succeeded(
+        &self,
+        finished_before: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let before = codec::micros(finished_before)?;
+        let mut tx = self.0.pool().begin().await.map_err(codec::backend)?;
+        sqlx::query(
+            "DELETE FROM titan_webhooks_attempts WHERE delivery_id IN (
                          SELECT id FROM titan_webhooks_deliveries
                          WHERE state = 'succeeded' AND updated_at < $1)",
-                )
-                .bind(before)
-                .execute(&mut *tx)
-                .await
-                .map_err(codec::backend)?;
-                let purged = sqlx::query(
-                    "DELETE FROM titan_webhooks_deliveries
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(codec::backend)?;
+        let purged = sqlx::query(
+            "DELETE FROM titan_webhooks_deliveries
                      WHERE state = 'succeeded' AND updated_at < $1",
-                )
-                .bind(before)
-                .execute(&mut *tx)
-                .await
-                .map_err(codec::backend)?;
-                sqlx::query(
-                    "DELETE FROM titan_webhooks_envelopes WHERE NOT EXISTS (
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(codec::backend)?;
+        sqlx::query(
+            "DELETE FROM titan_webhooks_envelopes WHERE NOT EXISTS (
                          SELECT 1 FROM titan_webhooks_deliveries AS d
                          WHERE d.envelope_id = titan_webhooks_envelopes.id)",
-                )
-                .execute(&mut *tx)
-                .await
-                .map_err(codec::backend)?;
-                tx.commit().await.map_err(codec::backend)?;
-                Ok(purged.rows_affected())
-            }
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(codec::backend)?;
+        tx.commit().await.map_err(codec::backend)?;
+        Ok(purged.rows_affected())
+    }
 
-            async fn metrics(
-                &self,
-                now: std::time::SystemTime,
-            ) -> Result<crate::queue::QueueMetrics, crate::queue::StoreError> {
-                use codec::Columns as _;
-
-                let mut metrics = crate::queue::QueueMetrics::default();
-                let rows = sqlx::query(
-                    "SELECT state, COUNT(*) AS count FROM titan_webhooks_deliveries GROUP BY state",
-                )
-                .fetch_all(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                for row in &rows {
-                    if let Some(state) = crate::queue::DeliveryState::parse(&row.text("state")?) {
-                        metrics.add(state, codec::count(row.int("count")?));
-                    }
-                }
-                let earliest: Option<i64> = sqlx::query_scalar(
-                    "SELECT MIN(next_attempt_at) FROM titan_webhooks_deliveries
-                     WHERE state IN ('pending', 'retry') AND next_attempt_at <= $1",
-                )
-                .bind(codec::micros(now)?)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(codec::backend)?;
-                metrics.oldest_due_age = codec::due_age(now, earliest);
-                Ok(metrics)
+    pub(super) async fn metrics(&self, now: SystemTime) -> Result<QueueMetrics, StoreError> {
+        let mut metrics = QueueMetrics::default();
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS count FROM titan_webhooks_deliveries GROUP BY state",
+        )
+        .fetch_all(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        for row in &rows {
+            if let Some(state) = DeliveryState::parse(&row.text("state")?) {
+                metrics.add(state, codec::count(row.int("count")?));
             }
         }
-    };
+        let earliest: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM titan_webhooks_deliveries
+                     WHERE state IN ('pending', 'retry') AND next_attempt_at <= $1",
+        )
+        .bind(codec::micros(now)?)
+        .fetch_one(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        metrics.oldest_due_age = codec::due_age(now, earliest);
+        Ok(metrics)
+    }
 }
-
-pub(crate) use impl_shared_sql;

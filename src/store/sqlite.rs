@@ -1,20 +1,22 @@
 //! The SQLite delivery store.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteSynchronous,
 };
 
 use super::codec::{self, AttemptColumns, backend, micros};
-use super::shared::impl_shared_sql;
+use super::shared::{RowsAffected, Shared, SqlStore};
 use crate::queue::StoreError;
 use crate::queue::{
-    ClaimRequest, ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryState, DeliveryStore,
-    EnvelopeRecord, HeldClaim, OpenDelivery, Prepared,
+    ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
+    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, OpenDelivery,
+    Prepared, QueueMetrics,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -191,12 +193,6 @@ impl SqliteStore {
         insert(connection, &prepared.record, &prepared.webhooks).await
     }
 
-    /// Other processes on the same file poll; there is no one to tell.
-    #[allow(clippy::unused_async)]
-    async fn announce(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     /// Begins a transaction that takes the write lock at once, so it never
     /// fails half-way on a lock another connection holds.
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
@@ -204,6 +200,26 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)
+    }
+}
+
+impl SqlStore for SqliteStore {
+    type Db = Sqlite;
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Other processes on the same file poll; there is no one to tell.
+    async fn announce(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        // The driver's own method: inherent methods take precedence.
+        self.rows_affected()
     }
 }
 
@@ -393,23 +409,65 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn release_leases(&self, owner: &str) -> Result<Vec<DeliveryKey>, StoreError> {
-        self.shared_release_leases(owner).await
+        Shared(self).release_leases(owner).await
     }
 
     async fn recover_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
-        self.shared_recover_expired(now).await
+        Shared(self).recover_expired(now).await
     }
 
     async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
-        self.shared_next_due().await
+        Shared(self).next_due().await
     }
 
     async fn open_deliveries(&self) -> Result<Vec<OpenDelivery>, StoreError> {
-        self.shared_open_deliveries().await
+        Shared(self).open_deliveries().await
     }
 }
 
-impl_shared_sql!(SqliteStore, sqlx::sqlite::SqliteRow);
+impl DeliveryAdmin for SqliteStore {
+    async fn list_deliveries(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        Shared(self).list_deliveries(query).await
+    }
+
+    async fn list_attempts(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        Shared(self).list_attempts(query).await
+    }
+
+    async fn redeliver(&self, key: &DeliveryKey, now: SystemTime) -> Result<bool, StoreError> {
+        Shared(self).redeliver(key, now).await
+    }
+
+    async fn redeliver_exhausted(
+        &self,
+        finished: Range<SystemTime>,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        Shared(self).redeliver_exhausted(finished, now).await
+    }
+
+    async fn cancel_webhook(
+        &self,
+        webhook: &WebhookId,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        Shared(self).cancel_webhook(webhook, now).await
+    }
+
+    async fn purge_succeeded(&self, finished_before: SystemTime) -> Result<u64, StoreError> {
+        Shared(self).purge_succeeded(finished_before).await
+    }
+
+    async fn metrics(&self, now: SystemTime) -> Result<QueueMetrics, StoreError> {
+        Shared(self).metrics(now).await
+    }
+}
 
 /// Releases the claim on `delivery`, moving it to `state` with `attempts`
 /// more attempts and, for a retry, the new due time; returns the row's id.
