@@ -13,19 +13,17 @@
     clippy::cast_sign_loss
 )]
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryQuery, DeliveryState,
-    DeliveryStore, EnvelopeRecord, Prepared, SubscriptionRegistry,
+    DeliveryStore, EnvelopeRecord, Subscription, SubscriptionRegistry,
 };
 use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::SqliteStore;
-use titan_webhooks::subscription::WebhookId;
-use titan_webhooks::transport::Dispatcher;
-use titan_webhooks::{Envelope, TitanEvent};
+use titan_webhooks::subscription::{CreateWebhook, WebhookId, WebhookRules};
+use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard};
 
 fn record(session: &str) -> EnvelopeRecord {
     EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, session, ())).unwrap()
@@ -145,20 +143,29 @@ async fn attempts_cannot_be_rewritten() {
 
 #[tokio::test]
 async fn the_outbox_queues_if_and_only_if_the_transaction_commits() {
+    // A producer that only queues: a registry and a store, no Dispatcher
+    // and no HTTP client (this file builds with the `sqlite` feature alone).
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("app.db")).await.unwrap();
     sqlx::query("CREATE TABLE orders (id INTEGER PRIMARY KEY, paid INTEGER NOT NULL)")
         .execute(store.pool())
         .await
         .unwrap();
-    let dispatcher = Dispatcher::builder(store.clone(), Arc::new(SubscriptionRegistry::new()))
-        .build()
-        .unwrap();
-    let prepared = |session: &str| Prepared {
-        webhooks: vec![WebhookId::from(1), WebhookId::from(2)],
-        ..dispatcher
+    let subscriptions = SubscriptionRegistry::new();
+    let rules = WebhookRules::new(UrlGuard::new());
+    for id in [1, 2] {
+        let created = rules.create(id.into(), CreateWebhook::new("https://example.com/hook"));
+        let (webhook, secret) = created.unwrap().into_parts();
+        subscriptions.upsert(Subscription::new(webhook, Scheme::titan(), secret));
+    }
+    let prepared = |session: &str| {
+        let prepared = subscriptions
             .prepare(&Envelope::new(TitanEvent::ChatRead, session, ()))
-            .unwrap()
+            .unwrap();
+        let mut wanted = prepared.webhooks.clone();
+        wanted.sort();
+        assert_eq!(wanted, [WebhookId::from(1), WebhookId::from(2)]);
+        prepared
     };
 
     let rolled_back = prepared("rolled-back");
