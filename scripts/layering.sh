@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Checks that each layer's feature builds only what its layer needs, so the
+# direction of the dependencies cannot silently regress:
+#
+#   core (no feature)  no async runtime, no HTTP, no database
+#   queue              no HTTP client, no database
+#   sqlite             no HTTP client or TLS
+#   postgres           no HTTP client (its TLS to the database may use rustls)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+failed=0
+refuse() {
+    local features=$1
+    shift
+    local tree found=0
+    tree=$(cargo tree --locked -e normal --no-default-features --features "$features" \
+        --prefix none --format '{p}')
+    for crate in "$@"; do
+        if grep -qE "^$crate v" <<<"$tree"; then
+            echo "FAIL --features '$features' builds $crate"
+            found=1
+        fi
+    done
+    if [ "$found" = 0 ]; then
+        echo "ok   --features '$features' builds none of: $*"
+    else
+        failed=1
+    fi
+}
+
+refuse "" tokio reqwest hyper rustls sqlx axum
+refuse queue tokio reqwest hyper rustls sqlx axum
+refuse sqlite reqwest hyper rustls axum
+refuse postgres reqwest hyper axum
+refuse axum reqwest rustls sqlx
+exit "$failed"
