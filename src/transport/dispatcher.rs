@@ -191,11 +191,11 @@ impl<S: DeliveryStore> Dispatcher<S> {
         &self.inner.store
     }
 
-    /// Serializes `envelope` once and finds the subscriptions that want it:
-    /// enabled, and passing their event and session filter. Queue the
-    /// result with [`Dispatcher::dispatch`]'s store, or inside your own
-    /// database transaction with a durable store's `enqueue_in_tx` (the
-    /// transactional outbox).
+    /// [`SubscriptionRegistry::prepare`] on this dispatcher's subscriptions:
+    /// serializes `envelope` once and names the subscriptions that want it,
+    /// ready to queue inside your own database transaction with a durable
+    /// store's `enqueue_in_tx` (the transactional outbox). A producer with
+    /// no dispatcher calls the registry directly.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -211,8 +211,7 @@ impl<S: DeliveryStore> Dispatcher<S> {
     ///
     /// # Errors
     ///
-    /// [`DispatchError::Envelope`] for an
-    /// envelope that cannot be sent.
+    /// [`DispatchError::Envelope`] for an envelope that cannot be sent.
     pub fn prepare<P: Serialize>(&self, envelope: &Envelope<P>) -> Result<Prepared, DispatchError> {
         Ok(self.inner.subscriptions.prepare(envelope)?)
     }
