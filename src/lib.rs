@@ -1,18 +1,64 @@
-#![doc = include_str!("../README.md")]
-#![doc = r#"
-## Errors
+//! Send and receive signed webhooks: Titan, TitanX, Eventium, GitHub,
+//! Stripe and Standard Webhooks (Svix), byte for byte.
+//!
+//! # Receiving
+//!
+//! A [`Verifier`] checks a delivery's signature, and its timestamp where the
+//! scheme signs one, against the raw body, in constant time and without
+//! allocating. [`Verifier::verify_json`] parses the body only once it is
+//! authentic.
+//!
+//! ```
+//! use titan_webhooks::{Envelope, Scheme, Secret, Signer, TitanEvent, Verifier};
+//!
+//! let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?);
+//! # let body = br#"{"id":"evt_1","event":"message.received","session":"default","timestamp":"2025-01-15T10:30:00Z","payload":{}}"#;
+//! # let headers = Signer::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?).sign(body);
+//! let envelope = verifier.verify_json::<Envelope>(&headers, body)?.into_inner();
+//! assert_eq!(*envelope.event(), TitanEvent::MessageReceived);
+//!
+//! let tampered = br#"{"id":"evt_1","event":"message.deleted"}"#;
+//! let err = verifier.verify(&headers, tampered).unwrap_err();
+//! assert_eq!(err.code(), "signature_mismatch");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`receiver::Receiver`] adds the body limit, JSON parsing and replay
+//! protection for any `http::Request`, and (feature `axum`)
+//! [`receiver::VerifiedWebhook`] does it as an axum extractor.
+//!
+//! # Sending
+//!
+//! A [`Signer`] signs a body for any scheme. A whole sender is layered by
+//! feature, each layer depending only on the ones above it:
+//!
+//! | feature | module | what it adds |
+//! |---|---|---|
+//! | (none) | [`retry`], [`subscription`] | retry calculators, the webhook object and its rules, the SSRF [`UrlGuard`] |
+//! | `queue` | `queue` | the delivery queue: `DeliveryStore`, `DeliveryAdmin`, records, `SubscriptionRegistry`, `MemoryStore`; no HTTP client |
+//! | `sqlite`, `postgres` | `store` | durable queues on sqlx, and the transactional outbox |
+//! | `reqwest` | `transport` | the `Dispatcher`: claims, signs, sends, retries, records |
+//! | `axum` | [`receiver`] | the `VerifiedWebhook` extractor |
+//!
+//! The README on the repository walks through each with a complete
+//! program.
+//!
+//! # Errors
+//!
+//! The crate root holds the errors of the common path: [`VerifyError`], with
+//! [`HeaderProblem`] and [`PayloadError`] inside it; [`SignError`],
+//! [`SecretError`], [`SchemeError`], [`TimestampError`], [`EnvelopeError`],
+//! [`FilterError`], and [`GuardError`] from the [`UrlGuard`].
+//!
+//! The others are exported beside the types that raise them:
+//! [`retry::RetryPolicyError`], [`subscription::ValidationError`],
+//! [`receiver::ReceiveError`] and [`receiver::ReplayGuardError`]. The
+//! sending side adds `queue::StoreError` (feature `queue`) and
+//! `transport::DispatchError` (feature `reqwest`).
+//!
+//! None of them carries a secret, an expected signature or a body, so they
+//! are safe to log and to return to a caller.
 
-The crate root holds the errors of the common path: [`VerifyError`], with
-[`HeaderProblem`] and [`PayloadError`] inside it; [`SignError`],
-[`SecretError`], [`SchemeError`], [`TimestampError`], [`EnvelopeError`],
-[`FilterError`], and [`GuardError`] from the [`UrlGuard`].
-
-The others are exported beside the types that raise them:
-[`retry::RetryPolicyError`], [`subscription::ValidationError`],
-[`receiver::ReceiveError`] and [`receiver::ReplayGuardError`]. The sending
-side adds `queue::StoreError` (feature `queue`) and
-`transport::DispatchError` (feature `reqwest`).
-"#]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
