@@ -6,6 +6,7 @@
 #   queue              no HTTP client, no database
 #   sqlite             no HTTP client or TLS
 #   postgres           no HTTP client (its TLS to the database may use rustls)
+#   axum, reqwest      no database, and neither builds the other
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,4 +35,5 @@ refuse queue tokio reqwest hyper rustls sqlx axum
 refuse sqlite reqwest hyper rustls axum
 refuse postgres reqwest hyper axum
 refuse axum reqwest rustls sqlx
+refuse reqwest sqlx axum
 exit "$failed"

@@ -16,7 +16,9 @@ import sys
 
 
 def version_tuple(text):
-    return tuple(int(part) for part in text.split("."))
+    """`1.94` and `1.94.0` compare equal."""
+    parts = [int(part) for part in text.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def main(feature_sets):
@@ -54,6 +56,8 @@ def main(feature_sets):
             if len(parts) < 2 or not parts[1].startswith("v"):
                 continue
             name, version = parts[0], parts[1][1:]
+            if name == root["name"]:
+                continue
             wanted = declared.get((name, version))
             if wanted and version_tuple(wanted) > version_tuple(needed):
                 needed, needer = wanted, f"{name} {version}"

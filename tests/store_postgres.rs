@@ -19,7 +19,6 @@
 mod support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use support::postgres::TestDatabase;
@@ -30,7 +29,6 @@ use titan_webhooks::queue::{
 use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::PostgresStore;
 use titan_webhooks::subscription::WebhookId;
-use titan_webhooks::transport::Dispatcher;
 use titan_webhooks::{Envelope, TitanEvent};
 
 fn record(i: usize) -> EnvelopeRecord {
@@ -181,12 +179,11 @@ async fn the_outbox_queues_if_and_only_if_the_transaction_commits() {
         .execute(store.pool())
         .await
         .unwrap();
-    let dispatcher = Dispatcher::builder(store.clone(), Arc::new(SubscriptionRegistry::new()))
-        .build()
-        .unwrap();
+    // A producer that only queues needs no Dispatcher.
+    let subscriptions = SubscriptionRegistry::new();
     let prepared = |session: &str| Prepared {
         webhooks: vec![WebhookId::from(1), WebhookId::from("wh_2")],
-        ..dispatcher
+        ..subscriptions
             .prepare(&Envelope::new(TitanEvent::ChatRead, session, ()))
             .unwrap()
     };

@@ -7,8 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::{DeliveryAttempt, DeliveryKey, DeliveryState};
-use crate::queue::StoreError;
+use super::{DeliveryAttempt, DeliveryKey, DeliveryState, StoreError};
 use crate::subscription::WebhookId;
 
 /// The most records one listing returns.

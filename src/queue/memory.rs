@@ -12,9 +12,8 @@ use super::slot_index::SlotIndex;
 use super::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
     DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, Lease, OpenDelivery,
-    QueueMetrics,
+    QueueMetrics, StoreError,
 };
-use crate::queue::StoreError;
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
 

@@ -37,8 +37,6 @@ pub use admin::{
 pub use memory::{DEFAULT_MEMORY_HISTORY, MemoryStore};
 pub use record::{CancelReason, DeliveryAttempt, MAX_RECORDED_BODY};
 pub use registry::{Prepared, Subscription, SubscriptionRegistry};
-#[cfg(feature = "reqwest")]
-pub(crate) use store::is_storable;
 pub use store::{
     ClaimRequest, ClaimedDelivery, DeliveryKey, DeliveryState, DeliveryStore, EnvelopeRecord,
     HeldClaim, Lease, OpenDelivery, StoreError,

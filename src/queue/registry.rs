@@ -60,6 +60,8 @@ impl Subscription {
 
     /// Retries on `schedule` instead of the webhook's `retries`, for
     /// presets and explicit lists the seeds' retry object cannot express.
+    /// The dispatcher takes the delays; its own jitter replaces the
+    /// schedule's.
     ///
     /// ```
     /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};

@@ -362,14 +362,6 @@ impl ClaimedDelivery {
     }
 }
 
-/// Whether a durable store, which keeps times as `i64` microseconds since
-/// the Unix epoch, can keep `at`.
-#[cfg(feature = "reqwest")]
-pub(crate) fn is_storable(at: SystemTime) -> bool {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .is_ok_and(|since| i64::try_from(since.as_micros()).is_ok())
-}
-
 /// The state an attempt leaves its delivery in: waiting to retry, or
 /// finished.
 ///

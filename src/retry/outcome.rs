@@ -98,7 +98,9 @@ pub enum NextStep {
     Succeeded,
     /// Another attempt at this time.
     RetryAt(SystemTime),
-    /// No further attempt: retries used up or the status is never retried.
+    /// No further attempt: the retries are used up, the status is one never
+    /// retried, the SSRF guard refused the target, or the next attempt
+    /// would fall later than a store can keep.
     GaveUp,
     /// No further attempt, and the endpoint answered `410 Gone`: the
     /// observer is asked to disable the webhook.

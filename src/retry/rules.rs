@@ -9,8 +9,9 @@ use super::{
     AttemptOutcome, FailureKind, MAX_RETRY_AFTER, NextStep, OsRandom, RandomSource, RetrySchedule,
 };
 
-/// The retry rules of a subscription: its schedule, and how responses
-/// change it.
+/// Retry rules: a schedule, and how responses change it. A dispatcher
+/// builds one set and applies it to every subscription's schedule with
+/// [`RetryRules::next_step_on`].
 ///
 /// - `2xx` is success; `410 Gone` disables the endpoint.
 /// - A target the SSRF guard refused is given up on at once: asking again

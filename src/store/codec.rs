@@ -9,10 +9,9 @@ use sqlx::migrate::{Migrate, Migration, MigrationType, Migrator};
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Row, Type};
 
-use crate::queue::StoreError;
 use crate::queue::{
     ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryRecord, DeliveryState, Lease,
-    OpenDelivery,
+    OpenDelivery, StoreError,
 };
 use crate::retry::{AttemptOutcome, FailureKind, NextStep};
 use crate::subscription::WebhookId;
@@ -141,8 +140,14 @@ where
     }
 }
 
-fn unsigned<T: TryFrom<i64>>(row: &impl Columns, column: &str) -> Result<T, StoreError> {
+pub(crate) fn unsigned<T: TryFrom<i64>>(row: &impl Columns, column: &str) -> Result<T, StoreError> {
     T::try_from(row.int(column)?).map_err(|_| corrupt(column, "is out of range"))
+}
+
+/// A claim's lease token as stored. Tokens come from the store as `i64`, so
+/// one that does not fit was never handed out: the lease is not held.
+pub(crate) fn lease_token(delivery: &ClaimedDelivery) -> Result<i64, StoreError> {
+    i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)
 }
 
 fn time(row: &impl Columns, column: &str) -> Result<SystemTime, StoreError> {

@@ -11,11 +11,10 @@ use tokio::task::JoinHandle;
 
 use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::{RowsAffected, Shared, SqlStore};
-use crate::queue::StoreError;
 use crate::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
     DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, OpenDelivery,
-    Prepared, QueueMetrics,
+    Prepared, QueueMetrics, StoreError,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -362,7 +361,7 @@ impl DeliveryStore for PostgresStore {
             NextStep::RetryAt(at) => Some(micros(at)?),
             NextStep::Succeeded | NextStep::GaveUp | NextStep::Disabled => None,
         };
-        let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
+        let token = codec::lease_token(delivery)?;
         let columns = AttemptColumns::new(attempt)?;
         let released = sqlx::query(
             "WITH released AS (
@@ -393,14 +392,11 @@ impl DeliveryStore for PostgresStore {
             .await
             .map_err(backend)?
             .ok_or(StoreError::LeaseLost)?;
-        let logged: i64 = sqlx::Row::try_get(&logged, "id").map_err(backend)?;
-        u64::try_from(logged).map_err(|_| StoreError::Backend {
-            message: "an attempt's id is negative".into(),
-        })
+        codec::unsigned(&logged, "id")
     }
 
     async fn cancel(&self, delivery: &ClaimedDelivery) -> Result<(), StoreError> {
-        let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
+        let token = codec::lease_token(delivery)?;
         let done = sqlx::query(
             "UPDATE titan_webhooks_deliveries
              SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $1

@@ -12,11 +12,10 @@ use sqlx::sqlite::{
 
 use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::{RowsAffected, Shared, SqlStore};
-use crate::queue::StoreError;
 use crate::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
     DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, OpenDelivery,
-    Prepared, QueueMetrics,
+    Prepared, QueueMetrics, StoreError,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -223,8 +222,8 @@ impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
     }
 }
 
-/// Webhook ids as one JSON array of their stored forms, for `json_each`.
-/// `[[envelope id, webhook column, token], ...]`, for `json_each`.
+/// Held claims as one JSON array, `[[envelope id, webhook column, token],
+/// ...]`, for `json_each`.
 fn held_claims_json(held: &[HeldClaim]) -> String {
     serde_json::Value::from(
         held.iter()
@@ -395,11 +394,9 @@ impl DeliveryStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
-        let logged: i64 = sqlx::Row::try_get(&logged, "id").map_err(backend)?;
+        let sequence = codec::unsigned(&logged, "id")?;
         tx.commit().await.map_err(backend)?;
-        u64::try_from(logged).map_err(|_| StoreError::Backend {
-            message: "an attempt's id is negative".into(),
-        })
+        Ok(sequence)
     }
 
     async fn cancel(&self, delivery: &ClaimedDelivery) -> Result<(), StoreError> {
@@ -478,7 +475,7 @@ async fn release(
     attempts: i64,
     retry_at: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let token = i64::try_from(delivery.lease.token).map_err(|_| StoreError::LeaseLost)?;
+    let token = codec::lease_token(delivery)?;
     let held: Option<i64> = sqlx::query_scalar(
         "UPDATE titan_webhooks_deliveries
          SET state = ?1, attempts = attempts + ?2,

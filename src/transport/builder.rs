@@ -32,33 +32,56 @@ pub const DEFAULT_ENDPOINT_CONCURRENCY: usize = 4;
 /// claimed twice at once, unless configured otherwise.
 pub const DEFAULT_LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// The longest the claim loop sleeps without looking at the store.
-pub(super) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 const USER_AGENT: &str = concat!("titan-webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// Configures a [`Dispatcher`]; see [`Dispatcher::builder`].
 #[must_use]
 pub struct DispatcherBuilder<S> {
-    pub(super) store: S,
-    pub(super) subscriptions: Arc<SubscriptionRegistry>,
-    pub(super) guard: UrlGuard,
-    pub(super) observer: Arc<dyn DeliveryObserver>,
-    pub(super) connect_timeout: Duration,
-    pub(super) request_timeout: Duration,
-    pub(super) concurrency: usize,
-    pub(super) endpoint_concurrency: usize,
-    pub(super) default_schedule: RetrySchedule,
-    pub(super) jitter: Jitter,
-    pub(super) throttle_floor: Option<Duration>,
-    pub(super) max_retry_after: Option<Duration>,
-    pub(super) never_retry: Vec<StatusCode>,
-    pub(super) proxy: Option<reqwest::Proxy>,
-    pub(super) lookup: Option<Arc<dyn Resolve>>,
-    pub(super) poll_interval: Duration,
-    pub(super) lease_margin: Duration,
+    store: S,
+    subscriptions: Arc<SubscriptionRegistry>,
+    guard: UrlGuard,
+    observer: Arc<dyn DeliveryObserver>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    concurrency: usize,
+    endpoint_concurrency: usize,
+    default_schedule: RetrySchedule,
+    jitter: Jitter,
+    throttle_floor: Option<Duration>,
+    max_retry_after: Option<Duration>,
+    never_retry: Vec<StatusCode>,
+    proxy: Option<reqwest::Proxy>,
+    lookup: Option<Arc<dyn Resolve>>,
+    poll_interval: Duration,
+    lease_margin: Duration,
 }
 
 impl<S: DeliveryStore> DispatcherBuilder<S> {
+    /// The defaults; see [`Dispatcher::builder`].
+    pub(super) fn new(store: S, subscriptions: Arc<SubscriptionRegistry>) -> Self {
+        Self {
+            store,
+            subscriptions,
+            guard: UrlGuard::new(),
+            observer: Arc::new(()),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            concurrency: DEFAULT_CONCURRENCY,
+            endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
+            default_schedule: RetrySchedule::default(),
+            jitter: Jitter::None,
+            throttle_floor: None,
+            max_retry_after: None,
+            never_retry: Vec::new(),
+            proxy: None,
+            lookup: None,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            lease_margin: DEFAULT_LEASE_MARGIN,
+        }
+    }
+
     /// The SSRF guard applied to every URL and every resolved address.
     /// Defaults to [`UrlGuard::new`], which allows public HTTPS targets
     /// only.
@@ -110,7 +133,8 @@ impl<S: DeliveryStore> DispatcherBuilder<S> {
         self
     }
 
-    /// Jitter added to every schedule. Defaults to none.
+    /// Jitter for every subscription's schedule, in place of any jitter a
+    /// schedule of its own carries. Defaults to none.
     pub fn jitter(mut self, jitter: Jitter) -> Self {
         self.jitter = jitter;
         self

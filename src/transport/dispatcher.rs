@@ -10,15 +10,12 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use super::DeliveryObserver;
-use super::builder::{
-    DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT_CONCURRENCY,
-    DEFAULT_LEASE_MARGIN, DEFAULT_POLL_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DispatcherBuilder,
-};
+use super::builder::DispatcherBuilder;
 use super::held::HeldClaims;
 use crate::queue::{
     DeliveryKey, DeliveryStore, OpenDelivery, Prepared, StoreError, SubscriptionRegistry,
 };
-use crate::retry::{Jitter, RetryRules, RetrySchedule};
+use crate::retry::RetryRules;
 use crate::subscription::WebhookId;
 use crate::{Envelope, EnvelopeError, UrlGuard};
 
@@ -154,25 +151,7 @@ impl<S: DeliveryStore> Dispatcher<S> {
     /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
     /// ```
     pub fn builder(store: S, subscriptions: Arc<SubscriptionRegistry>) -> DispatcherBuilder<S> {
-        DispatcherBuilder {
-            store,
-            subscriptions,
-            guard: UrlGuard::new(),
-            observer: Arc::new(()),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            concurrency: DEFAULT_CONCURRENCY,
-            endpoint_concurrency: DEFAULT_ENDPOINT_CONCURRENCY,
-            default_schedule: RetrySchedule::default(),
-            jitter: Jitter::None,
-            throttle_floor: None,
-            max_retry_after: None,
-            never_retry: Vec::new(),
-            proxy: None,
-            lookup: None,
-            poll_interval: DEFAULT_POLL_INTERVAL,
-            lease_margin: DEFAULT_LEASE_MARGIN,
-        }
+        DispatcherBuilder::new(store, subscriptions)
     }
 
     /// The store deliveries are queued in.
@@ -349,9 +328,8 @@ impl<S> Inner<S> {
 /// An envelope could not be dispatched.
 ///
 /// ```
-/// use titan_webhooks::transport::DispatchError;
-///
 /// use titan_webhooks::EnvelopeError;
+/// use titan_webhooks::transport::DispatchError;
 ///
 /// let err = DispatchError::from(EnvelopeError::InvalidId);
 /// assert_eq!(err.to_string(), "an envelope id must be 1 to 256 visible ASCII characters without `.`");

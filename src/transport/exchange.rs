@@ -10,9 +10,7 @@ use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 
 use super::resolver::DnsFailure;
 use crate::clock::unix_now;
-use crate::queue::{
-    ClaimedDelivery, DeliveryAttempt, MAX_RECORDED_BODY, Subscription, is_storable,
-};
+use crate::queue::{ClaimedDelivery, DeliveryAttempt, MAX_RECORDED_BODY, Subscription};
 use crate::retry::{AttemptOutcome, FailureKind, NextStep, RetryRules, parse_retry_after};
 use crate::{GuardError, UrlGuard};
 
@@ -39,6 +37,7 @@ impl Wire<'_> {
         retry_after: Option<Duration>,
         response: Response,
     ) -> DeliveryAttempt {
+        let latency = self.clock.elapsed();
         let attempt = self.delivery.next_attempt();
         let now = SystemTime::now();
         let next = match self.subscription.schedule() {
@@ -52,7 +51,7 @@ impl Wire<'_> {
             key: self.delivery.key.clone(),
             attempt,
             started_at: self.started_at,
-            latency: self.clock.elapsed(),
+            latency,
             outcome,
             response_body: response.body,
             response_truncated: response.truncated,
@@ -266,4 +265,11 @@ fn truncate(mut text: String, max: usize) -> String {
         text.truncate(end);
     }
     text
+}
+
+/// Whether a durable store, which keeps times as `i64` microseconds since
+/// the Unix epoch, can keep `at`.
+fn is_storable(at: SystemTime) -> bool {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .is_ok_and(|since| i64::try_from(since.as_micros()).is_ok())
 }

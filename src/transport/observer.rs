@@ -27,7 +27,9 @@ use crate::subscription::WebhookId;
 /// }
 /// ```
 pub trait DeliveryObserver: Send + Sync + 'static {
-    /// An attempt was made and recorded.
+    /// An attempt was made. Its [`sequence`](DeliveryAttempt::sequence) is
+    /// `None` if the store could not record it; the delivery is then
+    /// attempted again.
     fn on_attempt(&self, attempt: &DeliveryAttempt) {
         let _ = attempt;
     }

@@ -6,10 +6,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut request = CreateWebhook::new("https://myapp.example/webhooks/titan");
     request.events = Some(vec!["message.received".into()]);
     let created = rules.create(42.into(), request)?;
-    println!(
-        "store this, it is shown once: {}",
-        created.hmac_key().expose()
-    );
+    // Hand the key to your customer now: it is shown once, and never logged.
+    let hmac_key = created.hmac_key().expose();
+    assert!(!hmac_key.is_empty());
 
     let metadata = CreateWebhook::new("https://169.254.169.254/latest/meta-data/");
     let Err(err) = rules.create(43.into(), metadata) else {
