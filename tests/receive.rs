@@ -1,17 +1,9 @@
 //! Receiving: the axum extractor and the replay guard, end to end with the
 //! Dispatcher over 127.0.0.1.
 
-// A panic in a test or bench is its failure, not a crash to guard against.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss
-)]
+// The library's restriction and pedantic lints guard input from the
+// network; here a panic is a failed test.
+#![allow(clippy::restriction, clippy::pedantic)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
