@@ -156,10 +156,16 @@ where
         .execute(self.0.pool())
         .await
         .map_err(codec::backend)?;
-        if done.rows_affected() > 0 {
+        self.announce_if_any(done.rows_affected()).await
+    }
+
+    /// Announces `requeued` deliveries, if there are any, and passes the
+    /// count on.
+    async fn announce_if_any(&self, requeued: u64) -> Result<u64, StoreError> {
+        if requeued > 0 {
             self.0.announce().await?;
         }
-        Ok(done.rows_affected())
+        Ok(requeued)
     }
 
     pub(super) async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {
@@ -242,11 +248,7 @@ where
         .execute(self.0.pool())
         .await
         .map_err(codec::backend)?;
-        let requeued = done.rows_affected() > 0;
-        if requeued {
-            self.0.announce().await?;
-        }
-        Ok(requeued)
+        Ok(self.announce_if_any(done.rows_affected()).await? > 0)
     }
 
     pub(super) async fn redeliver_exhausted(
@@ -266,10 +268,7 @@ where
         .execute(self.0.pool())
         .await
         .map_err(codec::backend)?;
-        if done.rows_affected() > 0 {
-            self.0.announce().await?;
-        }
-        Ok(done.rows_affected())
+        self.announce_if_any(done.rows_affected()).await
     }
 
     pub(super) async fn cancel_webhook(
