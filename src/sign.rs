@@ -1,6 +1,7 @@
 //! Signing of outgoing deliveries.
 
 use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -12,14 +13,13 @@ use crate::mac::{KeyedMac, SignedContent};
 use crate::scheme::{DigestEncoding, SignatureFormat};
 use crate::{Scheme, Secret};
 
-/// Room for a value's prefix or keys and timestamp, so it is allocated once.
-const VALUE_OVERHEAD: usize = 48;
-
 /// Signs bodies with one scheme and one secret, producing the headers to
-/// send.
+/// send. During a secret rotation it can also sign with the previous secret
+/// for a while; see [`Signer::with_previous`].
 ///
-/// The key schedule is computed once, here. The signature header is marked
-/// sensitive, so `http` masks it in `Debug`.
+/// The key schedule of each secret is computed once, here. The signature
+/// header is marked sensitive, so `http` masks it in `Debug`, and the
+/// signer's own `Debug` shows no key material.
 ///
 /// ```
 /// use titan_webhooks::{Scheme, Secret, Signer};
@@ -34,6 +34,16 @@ const VALUE_OVERHEAD: usize = 48;
 pub struct Signer {
     scheme: Scheme,
     key: KeyedMac,
+    previous: Option<PreviousKey>,
+}
+
+/// The secret being rotated out, and until when it still signs.
+#[derive(Clone)]
+struct PreviousKey {
+    key: KeyedMac,
+    /// The end of the grace period as time since the unix epoch; zero when
+    /// it is earlier than the epoch, so that no timestamp is before it.
+    expires_at: Duration,
 }
 
 impl Signer {
@@ -54,6 +64,96 @@ impl Signer {
         Self {
             key: KeyedMac::new(&secret),
             scheme,
+            previous: None,
+        }
+    }
+
+    /// Also signs with `previous`, the secret being rotated out, for every
+    /// signature whose signing timestamp is strictly before `expires_at`:
+    /// the `timestamp` given to [`sign_at`](Self::sign_at), or the current
+    /// time for [`sign`](Self::sign). A receiver that knows only the old
+    /// secret and one that already knows only the new secret both verify
+    /// during this grace period, so each can switch when it is ready.
+    ///
+    /// Where the scheme's header carries several signatures
+    /// ([`supports_several_signatures`](Self::supports_several_signatures)),
+    /// the new signature comes first, then the old one:
+    ///
+    /// - key-value schemes (Eventium, Stripe): `t=<ts>,v1=<new>,v1=<old>`;
+    /// - versioned-list schemes (Standard Webhooks): `v1,<new> v1,<old>`.
+    ///
+    /// From `expires_at` on, only the new secret signs. Calling this again
+    /// replaces the previous secret and its expiry.
+    ///
+    /// Prefixed schemes (Titan, TitanX, GitHub and custom
+    /// [`prefix`](crate::SchemeBuilder::prefix) schemes) carry exactly one
+    /// digest, so there is no grace period: `previous` is dropped and the
+    /// new secret takes effect at once, as Titan documents for a new
+    /// `hmacKey`. Receivers of those schemes rotate on their side, with
+    /// [`Verifier::with_secret`](crate::Verifier::with_secret).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    ///
+    /// let signed_at = 1_700_000_000;
+    /// let expires_at = UNIX_EPOCH + Duration::from_secs(signed_at + 86_400);
+    /// let signer = Signer::new(Scheme::stripe(), Secret::from_utf8("whsec_new")?)
+    ///     .with_previous(Secret::from_utf8("whsec_old")?, expires_at);
+    /// let headers = signer.sign_at("unused", signed_at, b"{}")?;
+    /// assert_eq!(headers["stripe-signature"].to_str()?.matches(",v1=").count(), 2);
+    ///
+    /// // A receiver still on the old secret and one already on the new one both accept.
+    /// for key in ["whsec_old", "whsec_new"] {
+    ///     let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8(key)?);
+    ///     assert!(verifier.verify_at(&headers, b"{}", signed_at).is_ok());
+    /// }
+    ///
+    /// // Titan's header holds one digest: the new secret signs at once.
+    /// let titan = Signer::new(Scheme::titan(), Secret::from_utf8("new")?)
+    ///     .with_previous(Secret::from_utf8("old")?, SystemTime::now() + Duration::from_secs(3600));
+    /// let headers = titan.sign(b"{}");
+    /// let old_only = Verifier::new(Scheme::titan(), Secret::from_utf8("old")?);
+    /// assert!(old_only.verify(&headers, b"{}").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_previous(mut self, previous: Secret, expires_at: SystemTime) -> Self {
+        if !self.supports_several_signatures() {
+            return self;
+        }
+        self.previous = Some(PreviousKey {
+            key: KeyedMac::new(&previous),
+            expires_at: expires_at
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO),
+        });
+        self
+    }
+
+    /// Whether this signer's scheme can carry several signatures in its
+    /// header, so that [`with_previous`](Self::with_previous) signs with
+    /// both secrets during the grace period. True for key-value
+    /// (Eventium, Stripe) and versioned-list (Standard Webhooks) schemes,
+    /// false for prefixed ones (Titan, TitanX, GitHub), whose header holds
+    /// one digest.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Secret, Signer};
+    ///
+    /// let several = |scheme| Signer::new(scheme, Secret::generate()).supports_several_signatures();
+    /// assert!(several(Scheme::eventium()));
+    /// assert!(several(Scheme::stripe()));
+    /// assert!(several(Scheme::standard_webhooks()));
+    /// assert!(!several(Scheme::titan()));
+    /// assert!(!several(Scheme::titanx()));
+    /// assert!(!several(Scheme::github()));
+    /// ```
+    #[must_use]
+    pub fn supports_several_signatures(&self) -> bool {
+        match self.scheme.format() {
+            SignatureFormat::Prefixed { .. } => false,
+            SignatureFormat::KeyValue { .. } | SignatureFormat::VersionedList { .. } => true,
         }
     }
 
@@ -137,14 +237,24 @@ impl Signer {
             .is_timestamped()
             .then_some(timestamp_value.as_bytes());
         let signed_id = self.scheme.id_header().map(|_| id.as_bytes());
-        let tag = self.key.tag(SignedContent {
+        let content = SignedContent {
             id: signed_id,
             timestamp: signed_timestamp,
             body,
-        });
+        };
+        let tag = self.key.tag(content);
+        let previous_tag = self
+            .previous
+            .as_ref()
+            .filter(|previous| Duration::from_secs(timestamp) < previous.expires_at)
+            .map(|previous| previous.key.tag(content));
 
         let mut headers = HeaderMap::with_capacity(3);
-        let mut signature = header_value(self.signature_value(&tag, timestamp_value.as_bytes()));
+        let mut signature = header_value(self.signature_value(
+            &tag,
+            previous_tag.as_ref(),
+            timestamp_value.as_bytes(),
+        ));
         signature.set_sensitive(true);
         headers.insert(self.scheme.signature_header().clone(), signature);
         if let Some(name) = self.scheme.timestamp_header() {
@@ -156,43 +266,89 @@ impl Signer {
         headers
     }
 
-    /// Written piece by piece into one buffer: this runs on every attempt
-    /// a dispatcher sends, and `format!` costs more than the HMAC of a
-    /// small body.
-    fn signature_value(&self, tag: &Tag, timestamp: &[u8]) -> Vec<u8> {
-        // Hex is the longer encoding of a tag.
+    /// Written piece by piece into one buffer of the exact length: this
+    /// runs on every attempt a dispatcher sends, and `format!` costs more
+    /// than the HMAC of a small body. An exact capacity also lets `http`
+    /// take the buffer over without a second allocation.
+    ///
+    /// `previous` is the old secret's tag during a rotation; prefixed
+    /// formats hold one digest and never get one.
+    fn signature_value(&self, tag: &Tag, previous: Option<&Tag>, timestamp: &[u8]) -> Vec<u8> {
         let mut encoded = [0u8; HEX_TAG_LEN];
+        let digest = self.encode(tag, &mut encoded);
+        let mut encoded_previous = [0u8; HEX_TAG_LEN];
+        let previous = previous.map(|tag| self.encode(tag, &mut encoded_previous));
+        let pieces: &[&[u8]] = match (self.scheme.format(), previous) {
+            (SignatureFormat::Prefixed { prefix, .. }, _) => &[prefix.as_bytes(), digest],
+            (
+                SignatureFormat::KeyValue {
+                    timestamp_key,
+                    signature_key,
+                },
+                None,
+            ) => &[
+                timestamp_key.as_bytes(),
+                b"=",
+                timestamp,
+                b",",
+                signature_key.as_bytes(),
+                b"=",
+                digest,
+            ],
+            (
+                SignatureFormat::KeyValue {
+                    timestamp_key,
+                    signature_key,
+                },
+                Some(previous),
+            ) => &[
+                timestamp_key.as_bytes(),
+                b"=",
+                timestamp,
+                b",",
+                signature_key.as_bytes(),
+                b"=",
+                digest,
+                b",",
+                signature_key.as_bytes(),
+                b"=",
+                previous,
+            ],
+            (SignatureFormat::VersionedList { version }, None) => {
+                &[version.as_bytes(), b",", digest]
+            }
+            (SignatureFormat::VersionedList { version }, Some(previous)) => &[
+                version.as_bytes(),
+                b",",
+                digest,
+                b" ",
+                version.as_bytes(),
+                b",",
+                previous,
+            ],
+        };
+        let len = pieces
+            .iter()
+            .fold(0usize, |len, piece| len.saturating_add(piece.len()));
+        let mut value = Vec::with_capacity(len);
+        for piece in pieces {
+            value.extend_from_slice(piece);
+        }
+        value
+    }
+
+    /// `tag` in the scheme's encoding, written into `buffer`.
+    fn encode<'b>(&self, tag: &Tag, buffer: &'b mut [u8; HEX_TAG_LEN]) -> &'b [u8] {
+        // Hex is the longer encoding of a tag.
         let written = match self.scheme.encoding() {
-            DigestEncoding::Hex => const_hex::encode_to_slice(tag, &mut encoded)
+            DigestEncoding::Hex => const_hex::encode_to_slice(tag, buffer)
                 .ok()
                 .map(|()| HEX_TAG_LEN),
-            DigestEncoding::Base64 => STANDARD.encode_slice(tag, &mut encoded).ok(),
+            DigestEncoding::Base64 => STANDARD.encode_slice(tag, buffer).ok(),
         };
-        let digest = written
-            .and_then(|len| encoded.get(..len))
-            .unwrap_or_default();
-        let mut value = Vec::with_capacity(VALUE_OVERHEAD.saturating_add(digest.len()));
-        match self.scheme.format() {
-            SignatureFormat::Prefixed { prefix, .. } => {
-                value.extend_from_slice(prefix.as_bytes());
-            }
-            SignatureFormat::KeyValue {
-                timestamp_key,
-                signature_key,
-            } => {
-                for part in [timestamp_key.as_bytes(), b"=", timestamp, b","] {
-                    value.extend_from_slice(part);
-                }
-                value.extend_from_slice(signature_key.as_bytes());
-                value.push(b'=');
-            }
-            SignatureFormat::VersionedList { version } => {
-                value.extend_from_slice(version.as_bytes());
-                value.push(b',');
-            }
-        }
-        value.extend_from_slice(digest);
-        value
+        written
+            .and_then(|len| buffer.get(..len))
+            .unwrap_or_default()
     }
 }
 
@@ -208,6 +364,7 @@ impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
             .field("scheme", &self.scheme.name())
+            .field("rotating", &self.previous.is_some())
             .finish_non_exhaustive()
     }
 }
