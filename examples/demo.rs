@@ -171,7 +171,7 @@ async fn run(store: StoreKind) -> Result<bool, Box<dyn std::error::Error>> {
             .filter()
             .events()
             .iter()
-            .map(TitanEvent::as_str)
+            .map(String::as_str)
             .collect();
         println!(
             "   webhook {} ({scheme} signatures) -> {} for {:?}, retries {}",

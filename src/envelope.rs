@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::clock::random_id;
 use crate::events::EventiumData;
 use crate::header::is_valid_message_id;
-use crate::{EventiumEvent, PayloadError, Timestamp, TitanEvent};
+use crate::{Catalog, EventiumEvent, PayloadError, Timestamp, TitanEvent};
 
 /// Titan's envelope, exactly as seeds 000 and 001 show it:
 /// `{ "id", "event", "session", "timestamp", "payload" }`.
@@ -343,6 +343,91 @@ impl EventiumEnvelope<Value> {
     #[must_use]
     pub fn typed_data(&self) -> EventiumData<'_> {
         EventiumData::parse(&self.event, &self.data)
+    }
+}
+
+/// What the sender needs of an envelope to route and queue it: its id, its
+/// event type, the catalog it belongs to, and an optional session. The
+/// body is the envelope serialized as JSON.
+///
+/// Implemented for Titan's [`Envelope`] and Eventium's
+/// [`EventiumEnvelope`]. Implement it for an application's own envelope to
+/// send its own catalog.
+///
+/// ```
+/// use serde::Serialize;
+/// use titan_webhooks::{Catalog, Deliverable};
+///
+/// #[derive(Serialize)]
+/// struct OrderEvent {
+///     id: String,
+///     kind: String,
+///     order: u64,
+/// }
+///
+/// impl Deliverable for OrderEvent {
+///     fn id(&self) -> &str {
+///         &self.id
+///     }
+///     fn event_type(&self) -> &str {
+///         &self.kind
+///     }
+///     fn catalog(&self) -> Catalog {
+///         Catalog::open("orders")
+///     }
+/// }
+///
+/// let event = OrderEvent { id: "ord_1".into(), kind: "order.shipped".into(), order: 7 };
+/// assert_eq!(event.catalog().name(), "orders");
+/// assert_eq!(event.session(), None);
+/// ```
+pub trait Deliverable: Serialize {
+    /// The envelope's id: the delivery's idempotency key, sent in the
+    /// scheme's id header where it has one.
+    fn id(&self) -> &str;
+
+    /// The event type, as the dotted string.
+    fn event_type(&self) -> &str;
+
+    /// The catalog the event type belongs to.
+    fn catalog(&self) -> Catalog;
+
+    /// The session the event came from, for catalogs that have sessions.
+    /// Defaults to `None`.
+    fn session(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl<P: Serialize> Deliverable for Envelope<P> {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn event_type(&self) -> &str {
+        self.event.as_str()
+    }
+
+    fn catalog(&self) -> Catalog {
+        Catalog::titan()
+    }
+
+    fn session(&self) -> Option<&str> {
+        Some(&self.session)
+    }
+}
+
+impl<D: Serialize> Deliverable for EventiumEnvelope<D> {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn event_type(&self) -> &str {
+        self.event.as_str()
+    }
+
+    fn catalog(&self) -> Catalog {
+        Catalog::eventium()
     }
 }
 

@@ -62,7 +62,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod clock;
+pub mod clock;
 mod envelope;
 mod events;
 mod header;
@@ -82,12 +82,14 @@ mod timestamp;
 #[cfg(feature = "reqwest")]
 pub mod transport;
 mod verify;
+#[cfg(feature = "queue")]
+pub mod webhooks;
 
-pub use envelope::{Envelope, EnvelopeError, EventiumEnvelope};
+pub use envelope::{Deliverable, Envelope, EnvelopeError, EventiumEnvelope};
 pub use events::{
-    EventFilter, EventType, EventiumCategory, EventiumData, EventiumEvent, EventiumTestRequest,
-    FilterError, QuotaThresholdReached, TitanCategory, TitanEvent, TitanXCategory, TitanXEvent,
-    UnknownEvent,
+    Catalog, EventFilter, EventType, EventiumCategory, EventiumData, EventiumEvent,
+    EventiumTestRequest, FilterError, QuotaThresholdReached, TitanCategory, TitanEvent,
+    TitanXCategory, TitanXEvent, UnknownEvent,
 };
 pub use header::{HeaderProblem, MAX_ID_LEN, MAX_SIGNATURE_ENTRIES};
 pub use scheme::{

@@ -406,6 +406,31 @@ impl Scheme {
         }
     }
 
+    /// The preset named `name`, as [`Scheme::name`] gives it: `titan`,
+    /// `titanx`, `github`, `eventium`, `stripe` or `standard-webhooks`.
+    /// Stores use it to read back how a webhook signs.
+    ///
+    /// ```
+    /// use titan_webhooks::Scheme;
+    ///
+    /// assert_eq!(Scheme::preset("eventium").map(|s| s.name().to_owned()), Some("eventium".into()));
+    /// assert!(Scheme::preset("acme").is_none());
+    /// ```
+    #[must_use]
+    pub fn preset(name: &str) -> Option<Self> {
+        [
+            Self::titan,
+            Self::titanx,
+            Self::github,
+            Self::eventium,
+            Self::stripe,
+            Self::standard_webhooks,
+        ]
+        .into_iter()
+        .map(|preset| preset())
+        .find(|preset| preset.name() == name)
+    }
+
     /// The scheme's name, for logs and metrics.
     ///
     /// ```

@@ -20,6 +20,7 @@ use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::retry::{AttemptOutcome, FailureKind, NextStep};
 use titan_webhooks::subscription::{CreateWebhook, CustomHeader, UpdateWebhook, WebhookRules};
 use titan_webhooks::transport::{DeliveryEvent, Dispatcher};
+use titan_webhooks::webhooks::DisabledReason;
 use titan_webhooks::{Envelope, Scheme, Secret, TitanEvent, UrlGuard, Verifier};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -531,7 +532,7 @@ async fn dispatching_the_same_envelope_twice_queues_it_once() {
 }
 
 #[tokio::test]
-async fn gone_asks_the_observer_to_disable_the_webhook() {
+async fn gone_disables_the_webhook_and_tells_the_observer() {
     let mut h = Harness::new(|b| b).await;
     h.subscribe(7, "/gone", Scheme::titan(), quick(5), |_| {});
     h.sink.script("/gone", [Reply::Status(410)]);
@@ -546,7 +547,17 @@ async fn gone_asks_the_observer_to_disable_the_webhook() {
     let disable = tokio::time::timeout(PATIENCE, h.events.recv())
         .await
         .unwrap();
-    assert_eq!(disable, Some(DeliveryEvent::DisableRequested(7.into())));
+    match disable {
+        Some(DeliveryEvent::Disabled { webhook, disabled }) => {
+            assert_eq!(webhook, 7.into());
+            assert_eq!(disabled.reason, DisabledReason::Gone);
+        }
+        other => panic!("expected the webhook disabled, got {other:?}"),
+    }
+    assert!(
+        !h.registry.get(&7.into()).unwrap().webhook().enabled(),
+        "the registry's copy is disabled"
+    );
     assert_eq!(
         h.dispatcher.store().state(&key),
         Some(DeliveryState::Exhausted)

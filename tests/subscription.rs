@@ -55,10 +55,7 @@ fn every_seed_subscription_example_round_trips() {
         "data/seeds/titan_list_response.json"
     ));
     assert_eq!(list.data[0].id().to_string(), "42");
-    assert_eq!(
-        list.data[0].filter().events(),
-        [TitanEvent::MessageReceived]
-    );
+    assert_eq!(list.data[0].filter().events(), ["message.received"]);
     assert_round_trips::<CreateTitanXWebhook>(include_str!(
         "data/seeds/titanx_create_request.json"
     ));
@@ -153,7 +150,7 @@ fn updates_change_only_the_fields_present() {
     assert_eq!(updated.label(), None, "null clears the label");
     assert_eq!(
         updated.filter().events(),
-        [TitanEvent::MessageReceived],
+        ["message.received"],
         "events untouched"
     );
     assert_eq!(updated.url(), webhook.url());

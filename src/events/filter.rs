@@ -3,7 +3,7 @@
 use super::{EventType, TitanEvent};
 
 /// The wildcard that subscribes to every event type.
-const ALL_EVENTS: &str = "*";
+pub(super) const ALL_EVENTS: &str = "*";
 
 /// Which deliveries a subscription wants: a list of event types, where an
 /// empty list or `["*"]` means every event, and an optional session, where
@@ -127,6 +127,31 @@ impl<E: EventType> EventFilter<E> {
         event_wanted && session_wanted
     }
 
+    /// Whether an event of type `event` (the dotted string) from `session`
+    /// passes the filter; `None` is an envelope without a session, which
+    /// only a filter for every session wants.
+    ///
+    /// ```
+    /// use titan_webhooks::{EventFilter, TitanEvent};
+    ///
+    /// let filter = EventFilter::<TitanEvent>::new(["chat.read"], None)?;
+    /// assert!(filter.matches_type("chat.read", Some("default")));
+    /// assert!(filter.matches_type("chat.read", None));
+    /// assert!(!filter.matches_type("chat.mute", None));
+    /// # Ok::<(), titan_webhooks::FilterError>(())
+    /// ```
+    #[must_use]
+    pub fn matches_type(&self, event: &str, session: Option<&str>) -> bool {
+        let event_wanted =
+            self.events.is_empty() || self.events.iter().any(|wanted| wanted.as_str() == event);
+        let session_wanted = match (self.session.as_deref(), session) {
+            (None, _) => true,
+            (Some(wanted), Some(session)) => wanted == session,
+            (Some(_), None) => false,
+        };
+        event_wanted && session_wanted
+    }
+
     /// The event types subscribed to; empty means every event type.
     ///
     /// ```
@@ -201,7 +226,7 @@ impl<E: EventType> Default for EventFilter<E> {
 
 /// The known event type closest to `text`, if one is close enough to be a
 /// likely typo.
-fn closest<E: EventType>(text: &str) -> Option<&'static str> {
+pub(super) fn closest<E: EventType>(text: &str) -> Option<&'static str> {
     const MAX_EDITS: usize = 3;
     E::ALL
         .iter()

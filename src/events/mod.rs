@@ -7,11 +7,13 @@
 
 use std::fmt;
 
+mod catalog;
 mod eventium;
 mod filter;
 mod titan;
 mod titanx;
 
+pub use catalog::Catalog;
 pub use eventium::{
     EventiumCategory, EventiumData, EventiumEvent, EventiumTestRequest, QuotaThresholdReached,
 };

@@ -1,7 +1,9 @@
 //! The delivery queue (feature `queue`): the [`DeliveryStore`] a sender's
 //! deliveries wait in, the [`DeliveryAdmin`] operations on it, the records
-//! it keeps, the [`SubscriptionRegistry`] that decides who gets an
-//! envelope, and the in-memory [`MemoryStore`].
+//! it keeps, the [`SubscriptionSource`] that decides who gets an envelope
+//! (the in-process [`SubscriptionRegistry`], or a durable
+//! [`WebhookStore`](crate::webhooks::WebhookStore)), and the in-memory
+//! [`MemoryStore`].
 //!
 //! The queue has no HTTP client. A producer that only enqueues, for
 //! example inside its own database transaction with a durable store's
@@ -29,6 +31,7 @@ mod memory;
 mod record;
 mod registry;
 mod slot_index;
+mod source;
 mod store;
 
 pub use admin::{
@@ -37,6 +40,7 @@ pub use admin::{
 pub use memory::{DEFAULT_MEMORY_HISTORY, MemoryStore};
 pub use record::{CancelReason, DeliveryAttempt, MAX_RECORDED_BODY};
 pub use registry::{Prepared, Subscription, SubscriptionRegistry};
+pub use source::{Lookup, Route, SubscriptionSource};
 pub use store::{
     ClaimRequest, ClaimedDelivery, DeliveryKey, DeliveryState, DeliveryStore, EnvelopeRecord,
     HeldClaim, Lease, OpenDelivery, StoreError,

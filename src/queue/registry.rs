@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
-
-use serde::Serialize;
+use std::time::SystemTime;
 
 use super::EnvelopeRecord;
 use crate::retry::RetrySchedule;
 use crate::subscription::{Webhook, WebhookId};
-use crate::{Envelope, EnvelopeError, Scheme, Secret, Signer};
+use crate::{Deliverable, EnvelopeError, Scheme, Secret, Signer};
 
 /// A webhook ready to deliver to: its object, its signer, and optionally a
 /// retry schedule that overrides its `retries`.
@@ -79,6 +78,32 @@ impl Subscription {
     #[must_use]
     pub fn with_schedule(mut self, schedule: RetrySchedule) -> Self {
         self.schedule = Some(schedule);
+        self
+    }
+
+    /// Also signs with `previous` until `expires_at`, where the scheme's
+    /// header can carry two signatures; see [`Signer::with_previous`].
+    ///
+    /// ```
+    /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+    /// # use titan_webhooks::queue::Subscription;
+    /// # use titan_webhooks::{Scheme, Secret, UrlGuard};
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// let (webhook, secret) = WebhookRules::with_scheme(UrlGuard::new(), Scheme::eventium())
+    ///     .create(1.into(), CreateWebhook::new("https://example.com/"))?
+    ///     .into_parts();
+    /// let previous = Secret::from_utf8("the old key")?;
+    /// let until = SystemTime::now() + Duration::from_secs(3600);
+    /// let subscription = Subscription::new(webhook, Scheme::eventium(), secret)
+    ///     .with_previous_secret(previous, until);
+    /// let headers = subscription.signer().sign(b"{}");
+    /// assert_eq!(headers["x-titanvx-signature"].to_str()?.matches("v1=").count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_previous_secret(mut self, previous: Secret, expires_at: SystemTime) -> Self {
+        self.signer = self.signer.with_previous(previous, expires_at);
         self
     }
 
@@ -233,7 +258,7 @@ impl SubscriptionRegistry {
     /// assert!(SubscriptionRegistry::new().wanting(&envelope).is_empty());
     /// ```
     #[must_use]
-    pub fn wanting<P>(&self, envelope: &Envelope<P>) -> Vec<Arc<Subscription>> {
+    pub fn wanting<D: Deliverable + ?Sized>(&self, envelope: &D) -> Vec<Arc<Subscription>> {
         self.read()
             .values()
             .filter(|subscription| subscription.webhook.wants(envelope))
@@ -259,15 +284,38 @@ impl SubscriptionRegistry {
     ///
     /// An [`EnvelopeError`] for an envelope that cannot be sent, as
     /// [`EnvelopeRecord::from_envelope`] says.
-    pub fn prepare<P: Serialize>(&self, envelope: &Envelope<P>) -> Result<Prepared, EnvelopeError> {
+    pub fn prepare<D: Deliverable + ?Sized>(
+        &self,
+        envelope: &D,
+    ) -> Result<Prepared, EnvelopeError> {
         let record = EnvelopeRecord::from_envelope(envelope)?;
-        let webhooks = self
-            .read()
-            .values()
-            .filter(|subscription| subscription.webhook.wants(envelope))
-            .map(|subscription| subscription.webhook.id().clone())
-            .collect();
+        let webhooks = self.routed(&super::Route::of(envelope));
         Ok(Prepared { record, webhooks })
+    }
+
+    /// The ids of the subscriptions that want an envelope with `route`.
+    pub(crate) fn routed(&self, route: &super::Route<'_>) -> Vec<WebhookId> {
+        self.read()
+            .values()
+            .filter(|subscription| subscription.webhook.wants_route(route))
+            .map(|subscription| subscription.webhook.id().clone())
+            .collect()
+    }
+
+    /// Disables webhook `id` in this registry; `false` if it is absent or
+    /// already disabled.
+    pub(crate) fn disable(&self, id: &WebhookId) -> bool {
+        let mut subscriptions = self.write();
+        let Some(subscription) = subscriptions.get_mut(id) else {
+            return false;
+        };
+        if !subscription.webhook.enabled() {
+            return false;
+        }
+        let mut disabled = Subscription::clone(subscription);
+        disabled.webhook = disabled.webhook.with_enabled(false);
+        *subscription = Arc::new(disabled);
+        true
     }
 
     /// How many subscriptions there are.

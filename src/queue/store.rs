@@ -7,9 +7,9 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::DeliveryAttempt;
-use crate::EnvelopeError;
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
+use crate::{Deliverable, EnvelopeError};
 
 /// One delivery: an envelope to a webhook. The envelope id is unique per
 /// webhook, so enqueueing the same envelope twice queues nothing new.
@@ -94,9 +94,7 @@ impl EnvelopeRecord {
     /// by every scheme (an envelope read from JSON skips
     /// [`Envelope::with_id`](crate::Envelope::with_id)'s check), and
     /// [`EnvelopeError::Serialize`] when the payload does not serialize.
-    pub fn from_envelope<P: Serialize>(
-        envelope: &crate::Envelope<P>,
-    ) -> Result<Self, EnvelopeError> {
+    pub fn from_envelope<D: Deliverable + ?Sized>(envelope: &D) -> Result<Self, EnvelopeError> {
         if !crate::header::is_valid_message_id(envelope.id().as_bytes()) {
             return Err(EnvelopeError::InvalidId);
         }
@@ -105,8 +103,8 @@ impl EnvelopeRecord {
         })?;
         Ok(Self {
             id: envelope.id().to_owned(),
-            event: envelope.event().as_str().to_owned(),
-            session: envelope.session().to_owned(),
+            event: envelope.event_type().to_owned(),
+            session: envelope.session().unwrap_or_default().to_owned(),
             body: Bytes::from(body),
         })
     }

@@ -172,6 +172,14 @@ impl CreatedWebhook {
         }
     }
 
+    /// The same response for the webhook under another id, once a store
+    /// has assigned it.
+    #[cfg(feature = "queue")]
+    pub(crate) fn with_id(mut self, id: super::WebhookId) -> Self {
+        self.webhook = self.webhook.with_id(id);
+        self
+    }
+
     /// The webhook as it will be listed.
     ///
     /// ```

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::retry::RetryPolicy;
-use crate::{Envelope, EventFilter, Timestamp, TitanEvent};
+use crate::{Catalog, Deliverable, EventFilter, Timestamp};
 
 mod create;
 mod headers;
@@ -106,7 +106,8 @@ impl fmt::Display for WebhookId {
 pub struct Webhook {
     id: WebhookId,
     url: Url,
-    filter: EventFilter<TitanEvent>,
+    catalog: Catalog,
+    filter: EventFilter<String>,
     enabled: bool,
     headers: Vec<CustomHeader>,
     retries: Option<RetryPolicy>,
@@ -116,7 +117,8 @@ pub struct Webhook {
 
 impl Webhook {
     /// Whether a delivery of `envelope` goes to this webhook: it is enabled,
-    /// and the event and the session pass its filter.
+    /// the envelope is of the webhook's catalog, and the event and the
+    /// session pass its filter.
     ///
     /// ```
     /// use titan_webhooks::subscription::{UpdateWebhook, CreateWebhook, WebhookRules};
@@ -134,8 +136,99 @@ impl Webhook {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn wants<P>(&self, envelope: &Envelope<P>) -> bool {
-        self.enabled && self.filter.matches(envelope.event(), envelope.session())
+    pub fn wants<D: Deliverable + ?Sized>(&self, envelope: &D) -> bool {
+        self.wants_event(
+            &envelope.catalog(),
+            envelope.event_type(),
+            envelope.session(),
+        )
+    }
+
+    #[cfg(feature = "queue")]
+    pub(crate) fn wants_route(&self, route: &crate::queue::Route<'_>) -> bool {
+        self.wants_event(&route.catalog, route.event_type, route.session)
+    }
+
+    fn wants_event(&self, catalog: &Catalog, event_type: &str, session: Option<&str>) -> bool {
+        self.enabled && self.catalog == *catalog && self.filter.matches_type(event_type, session)
+    }
+
+    /// A webhook read back from a store, which validated it when it was
+    /// written.
+    #[cfg(feature = "queue")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn restore(
+        id: WebhookId,
+        url: Url,
+        catalog: Catalog,
+        events: Vec<String>,
+        session: Option<String>,
+        enabled: bool,
+        headers: Vec<CustomHeader>,
+        retries: Option<RetryPolicy>,
+        label: Option<String>,
+        created_at: Timestamp,
+    ) -> Result<Self, crate::FilterError> {
+        Ok(Self {
+            id,
+            url,
+            catalog,
+            filter: EventFilter::from_stored(events, session)?,
+            enabled,
+            headers,
+            retries,
+            label,
+            created_at,
+        })
+    }
+
+    /// The same webhook under another id.
+    #[cfg(feature = "queue")]
+    pub(crate) fn with_id(mut self, id: WebhookId) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// The same webhook, enabled or disabled.
+    pub(crate) fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// The catalog of the events the webhook receives, set by the
+    /// [`WebhookRules`] that created it. Titan's unless told otherwise.
+    ///
+    /// ```
+    /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+    /// # use titan_webhooks::{Catalog, Scheme, UrlGuard};
+    /// let rules = WebhookRules::with_scheme(UrlGuard::new(), Scheme::eventium())
+    ///     .with_catalog(Catalog::eventium());
+    /// let created = rules.create(7.into(), CreateWebhook::new("https://example.com/"))?;
+    /// assert_eq!(created.webhook().catalog(), &Catalog::eventium());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The same webhook, of `catalog`: for webhooks read back from JSON,
+    /// which does not carry the catalog.
+    ///
+    /// ```
+    /// # use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+    /// # use titan_webhooks::{Catalog, UrlGuard};
+    /// let webhook = WebhookRules::new(UrlGuard::new())
+    ///     .create(7.into(), CreateWebhook::new("https://example.com/"))?
+    ///     .into_webhook()
+    ///     .in_catalog(Catalog::open("orders"));
+    /// assert_eq!(webhook.catalog().name(), "orders");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn in_catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = catalog;
+        self
     }
 
     /// The webhook's identifier.
@@ -179,7 +272,7 @@ impl Webhook {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn filter(&self) -> &EventFilter<TitanEvent> {
+    pub fn filter(&self) -> &EventFilter<String> {
         &self.filter
     }
 
@@ -263,6 +356,7 @@ impl fmt::Debug for Webhook {
         f.debug_struct("Webhook")
             .field("id", &self.id)
             .field("url", &self.url.as_str())
+            .field("catalog", &self.catalog)
             .field("filter", &self.filter)
             .field("enabled", &self.enabled)
             .field("headers", &self.headers)
@@ -273,16 +367,18 @@ impl fmt::Debug for Webhook {
     }
 }
 
-/// The webhook object as it appears in JSON. Storage is trusted, so event
-/// types the catalog does not know are kept rather than refused; the
-/// request types are where input is validated.
+/// The webhook object as it appears in JSON, Titan's shape. Storage is
+/// trusted, so event types the catalog does not know are kept rather than
+/// refused; the request types are where input is validated. The catalog is
+/// not part of the object: a webhook read back is Titan's until
+/// [`Webhook::in_catalog`] says otherwise.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WebhookObject {
     id: WebhookId,
     url: Url,
     #[serde(default)]
-    events: Vec<TitanEvent>,
+    events: Vec<String>,
     #[serde(default)]
     session: Option<String>,
     #[serde(default = "enabled_by_default")]
@@ -307,6 +403,7 @@ impl TryFrom<WebhookObject> for Webhook {
         Ok(Self {
             id: object.id,
             url: object.url,
+            catalog: Catalog::titan(),
             filter: EventFilter::from_stored(object.events, object.session)?,
             enabled: object.enabled,
             headers: object.headers,

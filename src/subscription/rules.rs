@@ -8,9 +8,7 @@ use super::{
     UpdatedWebhook, Webhook, WebhookId,
 };
 use crate::events::filter_field;
-use crate::{
-    EventFilter, FilterError, Scheme, Secret, SecretError, Timestamp, TitanEvent, UrlGuard,
-};
+use crate::{Catalog, EventFilter, FilterError, Scheme, Secret, SecretError, Timestamp, UrlGuard};
 
 /// The longest label, in characters. Titan documents no limit; 255 fits
 /// the usual text column and any sensible name.
@@ -62,6 +60,7 @@ const RESERVED_PREFIXES: &[(&str, &str)] = &[(
 pub struct WebhookRules {
     guard: UrlGuard,
     scheme: Scheme,
+    catalog: Catalog,
 }
 
 impl WebhookRules {
@@ -94,7 +93,44 @@ impl WebhookRules {
     /// ```
     #[must_use]
     pub fn with_scheme(guard: UrlGuard, scheme: Scheme) -> Self {
-        Self { guard, scheme }
+        Self {
+            guard,
+            scheme,
+            catalog: Catalog::titan(),
+        }
+    }
+
+    /// The same rules for webhooks of `catalog`: their event types are
+    /// checked against it, and they receive only its envelopes. Titan's
+    /// catalog unless set.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+    /// use titan_webhooks::{Catalog, Scheme, UrlGuard};
+    ///
+    /// let rules = WebhookRules::with_scheme(UrlGuard::new(), Scheme::eventium())
+    ///     .with_catalog(Catalog::eventium());
+    /// let mut request = CreateWebhook::new("https://example.com/");
+    /// request.events = Some(vec!["message.received".into()]);
+    /// assert!(rules.create(1.into(), request).is_err(), "a Titan event");
+    /// ```
+    #[must_use]
+    pub fn with_catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
+    /// The catalog new webhooks subscribe to.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::WebhookRules;
+    /// use titan_webhooks::{Catalog, UrlGuard};
+    ///
+    /// assert_eq!(WebhookRules::new(UrlGuard::new()).catalog(), &Catalog::titan());
+    /// ```
+    #[must_use]
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     /// The guard URLs are checked with.
@@ -153,6 +189,7 @@ impl WebhookRules {
     ) -> Result<CreatedWebhook, ValidationError> {
         let url = self.check_url(&request.url)?;
         let filter = check_filter(
+            &self.catalog,
             request.events.unwrap_or_default(),
             request.session.as_deref(),
         )?;
@@ -168,6 +205,7 @@ impl WebhookRules {
         let webhook = Webhook {
             id,
             url,
+            catalog: self.catalog.clone(),
             filter,
             enabled: true,
             headers,
@@ -222,7 +260,7 @@ impl WebhookRules {
                     Some(session) => session,
                     None => webhook.filter.session().map(str::to_owned),
                 };
-                check_filter(events, session.as_deref())?
+                check_filter(&webhook.catalog, events, session.as_deref())?
             }
         };
         let headers = match update.headers {
@@ -240,6 +278,7 @@ impl WebhookRules {
         let updated = Webhook {
             id: webhook.id.clone(),
             url,
+            catalog: webhook.catalog.clone(),
             filter,
             enabled: update.enabled.unwrap_or(webhook.enabled),
             headers,
@@ -261,7 +300,7 @@ impl WebhookRules {
             .map_err(ValidationError::HmacKey)
     }
 
-    fn generate_key(&self) -> Result<(HmacKey, Secret), ValidationError> {
+    pub(crate) fn generate_key(&self) -> Result<(HmacKey, Secret), ValidationError> {
         let secret = Secret::try_generate().map_err(ValidationError::HmacKey)?;
         let shown = self
             .scheme
@@ -324,9 +363,13 @@ impl WebhookRules {
 }
 
 fn check_filter(
+    catalog: &Catalog,
     events: Vec<String>,
     session: Option<&str>,
-) -> Result<EventFilter<TitanEvent>, ValidationError> {
+) -> Result<EventFilter<String>, ValidationError> {
+    for event in &events {
+        catalog.check(event).map_err(ValidationError::Filter)?;
+    }
     EventFilter::new(events, session).map_err(ValidationError::Filter)
 }
 

@@ -104,6 +104,13 @@ impl UpdatedWebhook {
         }
     }
 
+    /// The same response with the webhook as a store saved it.
+    #[cfg(feature = "queue")]
+    pub(crate) fn with_webhook(mut self, webhook: Webhook) -> Self {
+        self.webhook = webhook;
+        self
+    }
+
     /// The webhook after the update.
     ///
     /// ```

@@ -11,10 +11,14 @@ use tracing::Instrument as _;
 use super::dispatcher::Inner;
 use super::driver::{MAX_STORE_BACKOFF, STORE_BACKOFF};
 use super::exchange::exchange;
-use crate::queue::{CancelReason, ClaimedDelivery, DeliveryAttempt, DeliveryStore, StoreError};
+use crate::queue::{
+    CancelReason, ClaimedDelivery, DeliveryAttempt, DeliveryStore, Lookup, StoreError,
+    SubscriptionSource,
+};
 use crate::retry::{AttemptOutcome, NextStep};
+use crate::webhooks::HealthSignal;
 
-impl<S: DeliveryStore> Inner<S> {
+impl<S: DeliveryStore, W: SubscriptionSource> Inner<S, W> {
     /// One claimed delivery, from the endpoint's slot to the store.
     pub(super) async fn deliver(&self, delivery: ClaimedDelivery) {
         let _held = Holding::new(self, &delivery);
@@ -50,22 +54,49 @@ impl<S: DeliveryStore> Inner<S> {
             .write_to_store(delivery, || self.store.complete(delivery, &attempt))
             .await;
         self.observer.on_attempt(&attempt);
-        if attempt.next == NextStep::Disabled {
-            self.observer.on_disable(&delivery.key.webhook_id);
+        self.report_health(&attempt).await;
+    }
+
+    /// Tells the subscription source what the attempt said about the
+    /// endpoint, and the observer if that disabled the webhook.
+    async fn report_health(&self, attempt: &DeliveryAttempt) {
+        let signal = match (attempt.succeeded(), attempt.next) {
+            (true, _) => HealthSignal::Delivered,
+            (false, NextStep::Disabled) => HealthSignal::Gone,
+            (false, NextStep::GaveUp) => HealthSignal::Exhausted,
+            (false, _) => HealthSignal::Failed,
+        };
+        let webhook = &attempt.key.webhook_id;
+        match self.subscriptions.report(webhook, signal).await {
+            Ok(Some(disabled)) => {
+                tracing::warn!(reason = %disabled.reason, "webhook disabled");
+                self.observer.on_disable(webhook, &disabled);
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "could not record the endpoint's health"),
         }
     }
 
     /// Sends one attempt, judged by the retry rules, or cancels a delivery
     /// whose webhook is gone or disabled.
     async fn send(&self, delivery: &ClaimedDelivery) -> Option<DeliveryAttempt> {
-        let Some(subscription) = self.subscriptions.get(&delivery.key.webhook_id) else {
-            self.cancel(delivery, CancelReason::WebhookRemoved).await;
-            return None;
+        let subscription = match self.subscriptions.lookup(&delivery.key.webhook_id).await {
+            Ok(Lookup::Active(subscription)) => subscription,
+            Ok(Lookup::Disabled) => {
+                self.cancel(delivery, CancelReason::WebhookDisabled).await;
+                return None;
+            }
+            Ok(Lookup::Removed) => {
+                self.cancel(delivery, CancelReason::WebhookRemoved).await;
+                return None;
+            }
+            Err(err) => {
+                // Not knowing is never a reason to cancel: the claim lapses
+                // and the delivery is attempted again.
+                tracing::warn!(error = %err, "could not read the webhook; the delivery will be attempted again");
+                return None;
+            }
         };
-        if !subscription.webhook().enabled() {
-            self.cancel(delivery, CancelReason::WebhookDisabled).await;
-            return None;
-        }
         // Boxed: its state is the largest, and only this phase needs it.
         let attempt = Box::pin(exchange(
             &self.client,
@@ -98,9 +129,13 @@ impl<S: DeliveryStore> Inner<S> {
     /// first lease would still hold. Past that, the claim is no longer
     /// renewed, so it lapses and the delivery is attempted again: at least
     /// once, never silently lost.
-    async fn write_to_store<T, W, F>(&self, delivery: &ClaimedDelivery, mut write: W) -> Option<T>
+    async fn write_to_store<T, Write, F>(
+        &self,
+        delivery: &ClaimedDelivery,
+        mut write: Write,
+    ) -> Option<T>
     where
-        W: FnMut() -> F,
+        Write: FnMut() -> F,
         F: Future<Output = Result<T, StoreError>>,
     {
         let mut backoff = STORE_BACKOFF;
@@ -126,19 +161,19 @@ impl<S: DeliveryStore> Inner<S> {
 }
 
 /// Marks a claim as held while its attempt runs, however that ends.
-struct Holding<'a, S> {
-    inner: &'a Inner<S>,
+struct Holding<'a, S, W> {
+    inner: &'a Inner<S, W>,
     slot: usize,
 }
 
-impl<'a, S> Holding<'a, S> {
-    fn new(inner: &'a Inner<S>, delivery: &ClaimedDelivery) -> Self {
+impl<'a, S, W> Holding<'a, S, W> {
+    fn new(inner: &'a Inner<S, W>, delivery: &ClaimedDelivery) -> Self {
         let slot = inner.lock_held().hold(delivery);
         Self { inner, slot }
     }
 }
 
-impl<S> Drop for Holding<'_, S> {
+impl<S, W> Drop for Holding<'_, S, W> {
     fn drop(&mut self) {
         self.inner.lock_held().release(self.slot);
     }

@@ -14,7 +14,7 @@ use super::dispatcher::{DispatchError, Dispatcher, Inner};
 use super::held::HeldClaims;
 use super::resolver::GuardedResolver;
 use crate::UrlGuard;
-use crate::queue::{DeliveryStore, SubscriptionRegistry};
+use crate::queue::{DeliveryStore, SubscriptionRegistry, SubscriptionSource};
 use crate::retry::{Jitter, RetryRules, RetrySchedule};
 
 /// How long to wait for a connection, unless configured otherwise.
@@ -38,9 +38,9 @@ const USER_AGENT: &str = concat!("titan-webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// Configures a [`Dispatcher`]; see [`Dispatcher::builder`].
 #[must_use]
-pub struct DispatcherBuilder<S> {
+pub struct DispatcherBuilder<S, W = SubscriptionRegistry> {
     store: S,
-    subscriptions: Arc<SubscriptionRegistry>,
+    subscriptions: Arc<W>,
     guard: UrlGuard,
     observer: Arc<dyn DeliveryObserver>,
     connect_timeout: Duration,
@@ -58,9 +58,9 @@ pub struct DispatcherBuilder<S> {
     lease_margin: Duration,
 }
 
-impl<S: DeliveryStore> DispatcherBuilder<S> {
+impl<S: DeliveryStore, W: SubscriptionSource> DispatcherBuilder<S, W> {
     /// The defaults; see [`Dispatcher::builder`].
-    pub(super) fn new(store: S, subscriptions: Arc<SubscriptionRegistry>) -> Self {
+    pub(super) fn new(store: S, subscriptions: Arc<W>) -> Self {
         Self {
             store,
             subscriptions,
@@ -208,7 +208,7 @@ impl<S: DeliveryStore> DispatcherBuilder<S> {
     ///
     /// [`DispatchError::Client`] if the HTTP client cannot be built, for
     /// example when the system's TLS roots cannot be loaded.
-    pub fn build(self) -> Result<Dispatcher<S>, DispatchError> {
+    pub fn build(self) -> Result<Dispatcher<S, W>, DispatchError> {
         let guard = Arc::new(self.guard);
         let mut client = reqwest::Client::builder()
             .user_agent(USER_AGENT)

@@ -5,7 +5,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinHandle;
 
@@ -13,11 +12,12 @@ use super::DeliveryObserver;
 use super::builder::DispatcherBuilder;
 use super::held::HeldClaims;
 use crate::queue::{
-    DeliveryKey, DeliveryStore, OpenDelivery, Prepared, StoreError, SubscriptionRegistry,
+    DeliveryKey, DeliveryStore, EnvelopeRecord, OpenDelivery, Prepared, Route, StoreError,
+    SubscriptionRegistry, SubscriptionSource,
 };
 use crate::retry::RetryRules;
 use crate::subscription::WebhookId;
-use crate::{Envelope, EnvelopeError, UrlGuard};
+use crate::{Deliverable, EnvelopeError, UrlGuard};
 
 /// What [`Dispatcher::dispatch`] queued.
 ///
@@ -92,11 +92,11 @@ pub struct ShutdownReport {
 /// # Ok(())
 /// # }
 /// ```
-pub struct Dispatcher<S> {
-    pub(super) inner: Arc<Inner<S>>,
+pub struct Dispatcher<S, W = SubscriptionRegistry> {
+    pub(super) inner: Arc<Inner<S, W>>,
 }
 
-impl<S> Clone for Dispatcher<S> {
+impl<S, W> Clone for Dispatcher<S, W> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -104,7 +104,7 @@ impl<S> Clone for Dispatcher<S> {
     }
 }
 
-impl<S> fmt::Debug for Dispatcher<S> {
+impl<S, W> fmt::Debug for Dispatcher<S, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Dispatcher")
             .field("owner", &self.inner.owner)
@@ -116,9 +116,9 @@ impl<S> fmt::Debug for Dispatcher<S> {
     }
 }
 
-pub(super) struct Inner<S> {
+pub(super) struct Inner<S, W = SubscriptionRegistry> {
     pub(super) store: S,
-    pub(super) subscriptions: Arc<SubscriptionRegistry>,
+    pub(super) subscriptions: Arc<W>,
     pub(super) client: reqwest::Client,
     pub(super) guard: Arc<UrlGuard>,
     pub(super) observer: Arc<dyn DeliveryObserver>,
@@ -135,7 +135,7 @@ pub(super) struct Inner<S> {
     pub(super) wake: Notify,
 }
 
-impl<S: DeliveryStore> Dispatcher<S> {
+impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
     /// Starts configuring a dispatcher that takes work from `store` and
     /// delivers to `subscriptions`.
     ///
@@ -150,7 +150,7 @@ impl<S: DeliveryStore> Dispatcher<S> {
     /// assert!(format!("{dispatcher:?}").contains("concurrency: 16"));
     /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
     /// ```
-    pub fn builder(store: S, subscriptions: Arc<SubscriptionRegistry>) -> DispatcherBuilder<S> {
+    pub fn builder(store: S, subscriptions: Arc<W>) -> DispatcherBuilder<S, W> {
         DispatcherBuilder::new(store, subscriptions)
     }
 
@@ -170,59 +170,48 @@ impl<S: DeliveryStore> Dispatcher<S> {
         &self.inner.store
     }
 
-    /// [`SubscriptionRegistry::prepare`] on this dispatcher's subscriptions:
-    /// serializes `envelope` once and names the subscriptions that want it,
-    /// ready to queue inside your own database transaction with a durable
-    /// store's `enqueue_in_tx` (the transactional outbox). A producer with
-    /// no dispatcher calls the registry directly.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
-    /// use titan_webhooks::transport::Dispatcher;
-    /// use titan_webhooks::{Envelope, TitanEvent};
-    ///
-    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
-    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
-    /// assert!(prepared.webhooks.is_empty(), "no subscriptions yet");
-    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
-    /// ```
+    /// Serializes `envelope` once and names the webhooks in `scope` that
+    /// want it, ready to queue inside your own database transaction with a
+    /// durable store's `enqueue_in_tx` (the transactional outbox). With a
+    /// [`SubscriptionRegistry`], whose scope is `()`, use
+    /// [`Dispatcher::prepare`].
     ///
     /// # Errors
     ///
-    /// [`DispatchError::Envelope`] for an envelope that cannot be sent.
-    pub fn prepare<P: Serialize>(&self, envelope: &Envelope<P>) -> Result<Prepared, DispatchError> {
-        Ok(self.inner.subscriptions.prepare(envelope)?)
+    /// [`DispatchError::Envelope`] for an envelope that cannot be sent, and
+    /// [`DispatchError::Store`] when the webhook store cannot be read.
+    pub async fn prepare_for<D: Deliverable + ?Sized>(
+        &self,
+        scope: &W::Scope,
+        envelope: &D,
+    ) -> Result<Prepared, DispatchError> {
+        let record = EnvelopeRecord::from_envelope(envelope)?;
+        let has_session = envelope.session().is_some();
+        let route = Route {
+            catalog: envelope.catalog(),
+            event_type: &record.event,
+            session: has_session.then_some(record.session.as_str()),
+        };
+        let webhooks = self.inner.subscriptions.route(scope, &route).await?;
+        Ok(Prepared { record, webhooks })
     }
 
-    /// Queues `envelope` for every subscription that wants it: enabled, and
-    /// passing its event and session filter. Dispatching the same envelope
-    /// again queues nothing new.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
-    /// use titan_webhooks::transport::Dispatcher;
-    /// use titan_webhooks::{Envelope, TitanEvent};
-    ///
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
-    /// let dispatched = dispatcher.dispatch(&Envelope::new(TitanEvent::ChatRead, "s", ())).await?;
-    /// assert!(dispatched.webhooks.is_empty(), "no subscriptions yet");
-    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
-    /// # }).unwrap();
-    /// ```
+    /// Queues `envelope` for every webhook in `scope` (the owner, with a
+    /// webhook store) that wants it: enabled, of the envelope's catalog,
+    /// and passing its event and session filter. Dispatching the same
+    /// envelope again queues nothing new. With a [`SubscriptionRegistry`],
+    /// use [`Dispatcher::dispatch`].
     ///
     /// # Errors
     ///
-    /// [`DispatchError::Envelope`] for an
-    /// envelope that cannot be sent, and [`DispatchError::Store`] when the
-    /// store fails; nothing is queued then.
-    pub async fn dispatch<P: Serialize>(
+    /// [`DispatchError::Envelope`] for an envelope that cannot be sent, and
+    /// [`DispatchError::Store`] when a store fails; nothing is queued then.
+    pub async fn dispatch_for<D: Deliverable + ?Sized>(
         &self,
-        envelope: &Envelope<P>,
+        scope: &W::Scope,
+        envelope: &D,
     ) -> Result<Dispatched, DispatchError> {
-        let Prepared { record, webhooks } = self.prepare(envelope)?;
+        let Prepared { record, webhooks } = self.prepare_for(scope, envelope).await?;
         let webhooks = if webhooks.is_empty() {
             webhooks
         } else {
@@ -261,7 +250,7 @@ impl<S: DeliveryStore> Dispatcher<S> {
     ///
     /// Outside a tokio runtime.
     #[must_use = "dropping the handle leaves the dispatcher running with no way to stop it gracefully"]
-    pub fn start(&self) -> Running<S> {
+    pub fn start(&self) -> Running<S, W> {
         let (stop, stopped) = watch::channel(None);
         let inner = Arc::clone(&self.inner);
         let driver = tokio::spawn(Arc::clone(&inner).drive(stopped.clone()));
@@ -275,17 +264,73 @@ impl<S: DeliveryStore> Dispatcher<S> {
     }
 }
 
+impl<S: DeliveryStore, W: SubscriptionSource<Scope = ()>> Dispatcher<S, W> {
+    /// [`Dispatcher::prepare_for`] for a source without owners, such as a
+    /// [`SubscriptionRegistry`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
+    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::ChatRead, "s", ())).await?;
+    /// assert!(prepared.webhooks.is_empty(), "no subscriptions yet");
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::prepare_for`].
+    pub async fn prepare<D: Deliverable + ?Sized>(
+        &self,
+        envelope: &D,
+    ) -> Result<Prepared, DispatchError> {
+        self.prepare_for(&(), envelope).await
+    }
+
+    /// [`Dispatcher::dispatch_for`] for a source without owners, such as a
+    /// [`SubscriptionRegistry`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
+    /// let dispatched = dispatcher.dispatch(&Envelope::new(TitanEvent::ChatRead, "s", ())).await?;
+    /// assert!(dispatched.webhooks.is_empty(), "no subscriptions yet");
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Dispatcher::dispatch_for`].
+    pub async fn dispatch<D: Deliverable + ?Sized>(
+        &self,
+        envelope: &D,
+    ) -> Result<Dispatched, DispatchError> {
+        self.dispatch_for(&(), envelope).await
+    }
+}
+
 /// A started dispatcher; see [`Dispatcher::start`].
 #[must_use = "call shutdown to stop gracefully"]
-pub struct Running<S> {
+pub struct Running<S, W = SubscriptionRegistry> {
     /// The deadline for attempts in flight, once a shutdown begins.
     stop: watch::Sender<Option<tokio::time::Instant>>,
     driver: JoinHandle<usize>,
     maintenance: JoinHandle<()>,
-    inner: Arc<Inner<S>>,
+    inner: Arc<Inner<S, W>>,
 }
 
-impl<S> fmt::Debug for Running<S> {
+impl<S, W> fmt::Debug for Running<S, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Running")
             .field("owner", &self.inner.owner)
@@ -293,7 +338,7 @@ impl<S> fmt::Debug for Running<S> {
     }
 }
 
-impl<S: DeliveryStore> Running<S> {
+impl<S: DeliveryStore, W: SubscriptionSource> Running<S, W> {
     /// Stops claiming work, waits up to `grace` for attempts in flight, then
     /// stops the rest and hands their deliveries back to the store. Nothing
     /// is dropped: the report lists what was interrupted and what is still
@@ -319,7 +364,7 @@ impl<S: DeliveryStore> Running<S> {
     }
 }
 
-impl<S> Inner<S> {
+impl<S, W> Inner<S, W> {
     pub(super) fn lock_held(&self) -> std::sync::MutexGuard<'_, HeldClaims> {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }

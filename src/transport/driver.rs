@@ -10,7 +10,9 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Semaphore, watch};
 
 use super::dispatcher::Inner;
-use crate::queue::{ClaimRequest, ClaimedDelivery, DeliveryKey, DeliveryStore, HeldClaim};
+use crate::queue::{
+    ClaimRequest, ClaimedDelivery, DeliveryKey, DeliveryStore, HeldClaim, SubscriptionSource,
+};
 use crate::subscription::WebhookId;
 
 /// The driver's wait when a configured pause overflows the clock.
@@ -23,7 +25,7 @@ pub(super) const STORE_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest wait between tries to record an attempt.
 pub(super) const MAX_STORE_BACKOFF: Duration = Duration::from_secs(5);
 
-impl<S: DeliveryStore> Inner<S> {
+impl<S: DeliveryStore, W: SubscriptionSource> Inner<S, W> {
     /// Drives up to `concurrency` attempts at once, as futures in one task,
     /// claiming more as each finishes and sleeping only when nothing is due
     /// or every slot is taken. Returns how many attempts finished after a

@@ -1,12 +1,13 @@
-//! The observer that hears of every attempt, disable request and
+//! The observer that hears of every attempt, disabled webhook and
 //! cancellation as the dispatcher makes them.
 
 use crate::queue::{CancelReason, DeliveryAttempt, DeliveryKey};
 use crate::subscription::WebhookId;
+use crate::webhooks::Disabled;
 
 /// Receives what the dispatcher does, so the user can keep a delivery log
-/// and disable webhooks that answer `410 Gone`. The dispatcher does not own
-/// the user's storage, so it asks rather than acts.
+/// and hear of operational events, such as a webhook disabled for its
+/// health.
 ///
 /// Methods run on the dispatcher's tasks: keep them quick, or hand off to a
 /// channel, as the implementation for
@@ -34,9 +35,12 @@ pub trait DeliveryObserver: Send + Sync + 'static {
         let _ = attempt;
     }
 
-    /// The endpoint of `webhook` answered `410 Gone`: disable the webhook.
-    fn on_disable(&self, webhook: &WebhookId) {
-        let _ = webhook;
+    /// `webhook` was disabled for its health: its endpoint answered
+    /// `410 Gone`, or failed for longer than the
+    /// [`HealthPolicy`](crate::webhooks::HealthPolicy) allows. Its waiting
+    /// deliveries are cancelled when due, and stay redeliverable.
+    fn on_disable(&self, webhook: &WebhookId, disabled: &Disabled) {
+        let _ = (webhook, disabled);
     }
 
     /// A queued delivery was stopped without an attempt.
@@ -63,7 +67,12 @@ pub enum DeliveryEvent {
     /// See [`DeliveryObserver::on_attempt`].
     Attempted(DeliveryAttempt),
     /// See [`DeliveryObserver::on_disable`].
-    DisableRequested(WebhookId),
+    Disabled {
+        /// Which webhook.
+        webhook: WebhookId,
+        /// Why and when.
+        disabled: Disabled,
+    },
     /// See [`DeliveryObserver::on_cancel`].
     Cancelled {
         /// Which delivery.
@@ -80,8 +89,11 @@ impl DeliveryObserver for tokio::sync::mpsc::UnboundedSender<DeliveryEvent> {
         let _ = self.send(DeliveryEvent::Attempted(attempt.clone()));
     }
 
-    fn on_disable(&self, webhook: &WebhookId) {
-        let _ = self.send(DeliveryEvent::DisableRequested(webhook.clone()));
+    fn on_disable(&self, webhook: &WebhookId, disabled: &Disabled) {
+        let _ = self.send(DeliveryEvent::Disabled {
+            webhook: webhook.clone(),
+            disabled: *disabled,
+        });
     }
 
     fn on_cancel(&self, key: &DeliveryKey, reason: CancelReason) {
