@@ -155,7 +155,7 @@ impl PostgresStore {
     /// # async fn run(store: PostgresStore, dispatcher: Dispatcher<PostgresStore>) -> Result<(), Box<dyn std::error::Error>> {
     /// let mut tx = store.pool().begin().await?;
     /// sqlx::query("UPDATE orders SET paid = true WHERE id = $1").bind(7_i64).execute(&mut *tx).await?;
-    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::MessageReceived, "default", ()))?;
+    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::MessageReceived, "default", ())).await?;
     /// store.enqueue_in_tx(&mut tx, &prepared).await?;
     /// tx.commit().await?;
     /// # Ok(())

@@ -172,7 +172,7 @@ impl SqliteStore {
     ///
     /// let mut tx = store.pool().begin().await?;
     /// // ... your own writes on `tx` ...
-    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::MessageReceived, "default", ()))?;
+    /// let prepared = dispatcher.prepare(&Envelope::new(TitanEvent::MessageReceived, "default", ())).await?;
     /// store.enqueue_in_tx(&mut tx, &prepared).await?;
     /// tx.commit().await?;
     /// dispatcher.wake();

@@ -197,10 +197,11 @@ impl HealthPolicy {
     /// Never disable a webhook automatically.
     ///
     /// ```
-    /// use titan_webhooks::webhooks::{Health, HealthPolicy, HealthSignal};
+    /// use titan_webhooks::webhooks::{Health, HealthPolicy, HealthSignal, HealthUpdate};
     ///
     /// let now = std::time::SystemTime::now();
-    /// assert!(HealthPolicy::never().judge(&Health::default(), HealthSignal::Gone, now).is_empty());
+    /// let updates = HealthPolicy::never().judge(&Health::default(), HealthSignal::Gone, now);
+    /// assert_eq!(updates, [HealthUpdate::Failing { since: now }], "recorded, never disabled");
     /// ```
     #[must_use]
     pub fn never() -> Self {

@@ -297,10 +297,10 @@ impl RotatedSecret {
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// # let store = WebhookStore::builder(MemoryWebhooks::new(), Keyring::new(SealingKey::generate(1)?)).open().await?;
     /// # let owner = Owner::new("o")?;
-    /// # let id = store.create(&owner, &Flavour::titanx(), CreateWebhook::new("https://example.com/")).await?.webhook().id().clone();
-    /// let rotated = store.rotate_secret(&owner, &id, std::time::Duration::ZERO).await?;
-    /// assert!(rotated.hmac_key().expose().starts_with("whsec_"));
-    /// assert!(rotated.previous_expires_at.is_none());
+    /// # let created = store.create(&owner, &Flavour::titan(), CreateWebhook::new("https://example.com/")).await?;
+    /// let rotated = store.rotate_secret(&owner, created.webhook().id(), std::time::Duration::ZERO).await?;
+    /// assert_ne!(rotated.hmac_key(), created.hmac_key());
+    /// assert!(rotated.previous_expires_at.is_none(), "no grace: the old key is gone at once");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
     /// ```

@@ -107,7 +107,7 @@ impl<B: WebhookBackend> WebhookStoreBuilder<B> {
     /// ```
     /// # use titan_webhooks::webhooks::{Keyring, MemoryWebhooks, SealingKey, WebhookStore};
     /// let builder = WebhookStore::builder(MemoryWebhooks::new(), Keyring::new(SealingKey::generate(1)?))
-    ///     .guard(titan_webhooks::UrlGuard::new().allow_loopback());
+    ///     .guard(titan_webhooks::UrlGuard::new().allow_loopback_for_testing());
     /// # Ok::<(), titan_webhooks::webhooks::SealingError>(())
     /// ```
     pub fn guard(mut self, guard: UrlGuard) -> Self {
