@@ -1,15 +1,18 @@
 //! The whole SDK, sender to receiver, in one process:
 //!
-//! 1. an axum receiver on 127.0.0.1 verifies Titan and Eventium deliveries;
-//! 2. two webhooks are created, one signed the Titan way and one the
-//!    Eventium way, with different event filters and the seeds' retry
-//!    object;
-//! 3. the Dispatcher delivers a handful of Titan events; the receiver fails
-//!    one of them twice before accepting it;
+//! 1. a webhook store (secrets sealed under an application key) holds two
+//!    webhooks of one customer: a Titan one and an Eventium one, with event
+//!    filters and the seeds' retry object;
+//! 2. an axum receiver on 127.0.0.1 verifies Titan and Eventium deliveries
+//!    with the keys the create responses showed once;
+//! 3. the Dispatcher delivers Titan envelopes to the Titan webhook and
+//!    Eventium envelopes to the Eventium one; the receiver fails one
+//!    delivery twice before accepting it;
 //! 4. a tampered delivery and a replayed one are refused;
-//! 5. with `--store sqlite`, the deliveries are kept in a SQLite file, and a
-//!    sender that stops with a retry pending is replaced by a new one that
-//!    delivers it.
+//! 5. with `--store sqlite`, webhooks and deliveries are kept in a SQLite
+//!    file, and a sender that stops with a retry pending is replaced by a
+//!    new process-like sender that opens the same file with the same key
+//!    and delivers it, signed with the stored secret.
 //!
 //! Run with `cargo run --example demo --features full`, and add
 //! `-- --store sqlite` for the durable queue.
@@ -28,16 +31,21 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::post;
 use titan_webhooks::queue::{
-    DeliveryAdmin as _, DeliveryAttempt, DeliveryQuery, DeliveryStore, MemoryStore, Subscription,
-    SubscriptionRegistry,
+    DeliveryAdmin as _, DeliveryAttempt, DeliveryQuery, DeliveryStore, MemoryStore,
 };
 use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
 use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::SqliteStore;
-use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
+use titan_webhooks::subscription::CreateWebhook;
 use titan_webhooks::transport::DispatchError;
 use titan_webhooks::transport::{DeliveryEvent, Dispatcher};
-use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard, Verifier};
+use titan_webhooks::webhooks::{
+    Flavour, HealthPolicy, Keyring, MemoryWebhooks, Owner, SealingKey, StoredSubscriptions,
+    WebhookBackend, WebhookStore,
+};
+use titan_webhooks::{
+    Envelope, EventiumEnvelope, EventiumEvent, Scheme, TitanEvent, UrlGuard, Verifier,
+};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 /// A receiving route: its receiver, and a record of what it saw.
@@ -114,6 +122,22 @@ async fn receive(State(route): State<Route>, webhook: VerifiedWebhook<Envelope>)
     StatusCode::NO_CONTENT
 }
 
+async fn receive_eventium(
+    State(route): State<Route>,
+    webhook: VerifiedWebhook<EventiumEnvelope>,
+) -> StatusCode {
+    let envelope = webhook.received();
+    println!(
+        "    receiver/{:<8} {} verified: `{}` created at {}, data {}",
+        route.name,
+        envelope.id(),
+        envelope.event(),
+        envelope.created_at(),
+        envelope.data()
+    );
+    StatusCode::NO_CONTENT
+}
+
 fn seeds_retries() -> CreateWebhook {
     serde_json::from_value(serde_json::json!({
         "url": "",
@@ -147,90 +171,46 @@ async fn main() -> ExitCode {
 }
 
 async fn run(store: StoreKind) -> Result<bool, Box<dyn std::error::Error>> {
-    // Test traffic stays on 127.0.0.1, so the guard allows loopback and http.
-    let guard = UrlGuard::new()
-        .allow_loopback_for_testing()
-        .allow_http_for_testing();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-
-    println!("1. Two webhooks, as a Titan-like sender would create them");
-    let mut titan_request = seeds_retries();
-    titan_request.url = format!("{base}/titan");
-    titan_request.events = Some(vec!["message.received".into(), "session.status".into()]);
-    let titan = WebhookRules::with_scheme(guard.clone(), Scheme::titan())
-        .create(1.into(), titan_request)?;
-    let mut eventium_request = seeds_retries();
-    eventium_request.url = format!("{base}/eventium");
-    eventium_request.events = Some(vec!["call.missed".into(), "session.status".into()]);
-    let eventium = WebhookRules::with_scheme(guard.clone(), Scheme::eventium())
-        .create(2.into(), eventium_request)?;
-    for (created, scheme) in [(&titan, "titan"), (&eventium, "eventium")] {
-        let events: Vec<&str> = created
-            .webhook()
-            .filter()
-            .events()
-            .iter()
-            .map(String::as_str)
-            .collect();
-        println!(
-            "   webhook {} ({scheme} signatures) -> {} for {:?}, retries {}",
-            created.webhook().id(),
-            created.webhook().url(),
-            events,
-            serde_json::to_string(&created.webhook().retries())?
-        );
-    }
-
-    println!("\n2. A receiver on {base}, configured with the keys the create responses showed");
-    let route = |name, key: &str, scheme: Scheme| -> Result<Route, Box<dyn std::error::Error>> {
-        let key = scheme.secret_encoding().parse(key)?;
-        Ok(Route {
-            name,
-            receiver: Arc::new(
-                Receiver::new(Verifier::new(scheme, key))
-                    .with_replay_guard(MemoryReplayGuard::new()),
-            ),
-            fail: Arc::default(),
-            last: Arc::default(),
-        })
-    };
-    let titan_route = route("titan", titan.hmac_key().expose(), Scheme::titan())?;
-    let eventium_route = route("eventium", eventium.hmac_key().expose(), Scheme::eventium())?;
-    let routed = |path: &str, route: &Route| {
-        Router::new()
-            .route(path, post(receive))
-            .layer(axum::middleware::from_fn_with_state(route.clone(), capture))
-            .with_state(route.clone())
-    };
-    let app = routed("/titan", &titan_route).merge(routed("/eventium", &eventium_route));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let subscriptions = Arc::new(SubscriptionRegistry::new());
-    for (created, scheme) in [(titan, Scheme::titan()), (eventium, Scheme::eventium())] {
-        let (webhook, secret) = created.into_parts();
-        subscriptions.upsert(Subscription::new(webhook, scheme, secret));
-    }
-    let (log, events) = tokio::sync::mpsc::unbounded_channel();
-    let mut demo = Demo {
-        subscriptions,
-        guard,
-        log,
-        events,
-        titan_route,
-        base,
-    };
+    // The application's sealing key. A real sender keeps it in its secret
+    // manager and reads it from the environment; the demo makes one.
+    let sealing_key = SealingKey::generate(1)?.to_text();
     match store {
-        StoreKind::Memory => demo.deliver_and_attack(MemoryStore::new()).await,
+        StoreKind::Memory => {
+            let webhooks = open_webhooks(MemoryWebhooks::new(), &sealing_key).await?;
+            let mut demo = Demo::new(webhooks).await?;
+            demo.deliver_and_attack(MemoryStore::new()).await
+        }
         StoreKind::Sqlite => {
             let dir = tempfile::tempdir()?;
-            let path = dir.path().join("deliveries.db");
-            let delivered = demo
-                .deliver_and_attack(SqliteStore::open(&path).await?)
-                .await?;
-            Ok(delivered && demo.restart(&path).await?)
+            let path = dir.path().join("webhooks.db");
+            let queue = SqliteStore::open(&path).await?;
+            let webhooks = open_webhooks(queue.webhooks(), &sealing_key).await?;
+            let mut demo = Demo::new(webhooks).await?;
+            let delivered = demo.deliver_and_attack(queue).await?;
+            Ok(delivered && demo.restart(&path, &sealing_key).await?)
         }
     }
+}
+
+/// Opens the webhook store over `backend`, sealing secrets with the key
+/// whose text form is `sealing_key`.
+async fn open_webhooks<B: WebhookBackend>(
+    backend: B,
+    sealing_key: &str,
+) -> Result<WebhookStore<B>, Box<dyn std::error::Error>> {
+    // Test traffic stays on 127.0.0.1, so the guard allows loopback and http.
+    Ok(
+        WebhookStore::builder(backend, Keyring::new(SealingKey::parse(sealing_key)?))
+            .guard(local_guard())
+            .open()
+            .await?,
+    )
+}
+
+fn local_guard() -> UrlGuard {
+    UrlGuard::new()
+        .allow_loopback_for_testing()
+        .allow_http_for_testing()
 }
 
 /// Where the dispatcher keeps its deliveries.
@@ -241,19 +221,105 @@ enum StoreKind {
 }
 
 /// What the sending half of the demo works with.
-struct Demo {
-    subscriptions: Arc<SubscriptionRegistry>,
-    guard: UrlGuard,
+struct Demo<B> {
+    webhooks: WebhookStore<B>,
+    owner: Owner,
     log: UnboundedSender<DeliveryEvent>,
     events: UnboundedReceiver<DeliveryEvent>,
     titan_route: Route,
     base: String,
 }
 
-impl Demo {
-    fn dispatcher<S: DeliveryStore>(&self, store: S) -> Result<Dispatcher<S>, DispatchError> {
-        Dispatcher::builder(store, Arc::clone(&self.subscriptions))
-            .guard(self.guard.clone())
+impl<B: WebhookBackend> Demo<B> {
+    /// Steps 1 and 2: the webhooks, and a receiver holding their keys.
+    async fn new(webhooks: WebhookStore<B>) -> Result<Self, Box<dyn std::error::Error>> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let owner = Owner::new("acct_demo")?;
+
+        println!("1. Two webhooks of customer `{owner}`, kept in a webhook store");
+        let mut titan_request = seeds_retries();
+        titan_request.url = format!("{base}/titan");
+        titan_request.events = Some(vec!["message.received".into(), "session.status".into()]);
+        let titan = webhooks
+            .create(&owner, &Flavour::titan(), titan_request)
+            .await?;
+        let mut eventium_request = seeds_retries();
+        eventium_request.url = format!("{base}/eventium");
+        eventium_request.events = Some(vec![
+            "agent.deployment.created".into(),
+            "quota.threshold.reached".into(),
+        ]);
+        let eventium = webhooks
+            .create(&owner, &Flavour::eventium(), eventium_request)
+            .await?;
+        for (created, flavour) in [(&titan, "titan"), (&eventium, "eventium")] {
+            let events: Vec<&str> = created
+                .webhook()
+                .filter()
+                .events()
+                .iter()
+                .map(String::as_str)
+                .collect();
+            println!(
+                "   webhook {} ({flavour}) -> {} for {:?}, retries {}",
+                created.webhook().id(),
+                created.webhook().url(),
+                events,
+                serde_json::to_string(&created.webhook().retries())?
+            );
+        }
+        println!("   the keys are shown once here, and stored sealed");
+
+        println!("\n2. A receiver on {base}, configured with the keys the create responses showed");
+        let route =
+            |name, key: &str, scheme: Scheme| -> Result<Route, Box<dyn std::error::Error>> {
+                let key = scheme.secret_encoding().parse(key)?;
+                Ok(Route {
+                    name,
+                    receiver: Arc::new(
+                        Receiver::new(Verifier::new(scheme, key))
+                            .with_replay_guard(MemoryReplayGuard::new()),
+                    ),
+                    fail: Arc::default(),
+                    last: Arc::default(),
+                })
+            };
+        let titan_route = route("titan", titan.hmac_key().expose(), Scheme::titan())?;
+        let eventium_route = route("eventium", eventium.hmac_key().expose(), Scheme::eventium())?;
+        let app = Router::new()
+            .route("/titan", post(receive))
+            .layer(axum::middleware::from_fn_with_state(
+                titan_route.clone(),
+                capture,
+            ))
+            .with_state(titan_route.clone())
+            .merge(
+                Router::new()
+                    .route("/eventium", post(receive_eventium))
+                    .with_state(eventium_route),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let (log, events) = tokio::sync::mpsc::unbounded_channel();
+        Ok(Self {
+            webhooks,
+            owner,
+            log,
+            events,
+            titan_route,
+            base,
+        })
+    }
+
+    fn dispatcher<S: DeliveryStore>(
+        &self,
+        webhooks: &WebhookStore<B>,
+        store: S,
+    ) -> Result<Dispatcher<S, StoredSubscriptions<B>>, DispatchError> {
+        let subscriptions = Arc::new(webhooks.subscriptions(HealthPolicy::default()));
+        Dispatcher::builder(store, subscriptions)
+            .guard(local_guard())
             .observer(self.log.clone())
             .build()
     }
@@ -271,10 +337,10 @@ impl Demo {
         &mut self,
         store: S,
     ) -> Result<bool, Box<dyn std::error::Error>> {
-        let dispatcher = self.dispatcher(store)?;
+        let dispatcher = self.dispatcher(&self.webhooks, store)?;
         let running = dispatcher.start();
 
-        println!("\n3. Dispatching Titan events");
+        println!("\n3. Dispatching Titan and Eventium events");
         let flaky = Envelope::new(
             TitanEvent::MessageReceived,
             "sales",
@@ -306,7 +372,36 @@ impl Demo {
         ];
         let mut expected = 0usize;
         for envelope in &envelopes {
-            let dispatched = dispatcher.dispatch(envelope).await?;
+            let dispatched = dispatcher.dispatch_for(&self.owner, envelope).await?;
+            let to: Vec<String> = dispatched
+                .webhooks
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            println!(
+                "   {} `{}` -> webhooks {:?}",
+                envelope.id(),
+                envelope.event(),
+                to
+            );
+            expected = expected.saturating_add(dispatched.webhooks.len());
+        }
+        let eventium = [
+            EventiumEnvelope::new(
+                EventiumEvent::AgentDeploymentCreated,
+                serde_json::json!({"deployment_id": "dep_42", "agent": "support-bot"}),
+            ),
+            EventiumEnvelope::new(
+                EventiumEvent::QuotaThresholdReached,
+                serde_json::json!({"scope": "daily", "threshold": 80, "limit": 10000, "count": 8123, "plan": "builder"}),
+            ),
+            EventiumEnvelope::new(
+                EventiumEvent::BillingPlanChanged,
+                serde_json::json!({"plan": "scale"}),
+            ),
+        ];
+        for envelope in &eventium {
+            let dispatched = dispatcher.dispatch_for(&self.owner, envelope).await?;
             let to: Vec<String> = dispatched
                 .webhooks
                 .iter()
@@ -405,14 +500,21 @@ impl Demo {
         Ok((tampered_status, replayed_status))
     }
 
-    /// Step 6: a sender stops with a retry pending; a new one on the same
-    /// file delivers it.
-    async fn restart(&mut self, path: &Path) -> Result<bool, Box<dyn std::error::Error>> {
+    /// Step 6: a sender stops with a retry pending; a new one opens the
+    /// same file with the same sealing key and delivers it, signed with the
+    /// stored secret.
+    async fn restart(
+        &mut self,
+        path: &Path,
+        sealing_key: &str,
+    ) -> Result<bool, Box<dyn std::error::Error>> {
         println!(
-            "\n6. A restart with a retry pending, the queue in {}",
+            "\n6. A restart with a retry pending, webhooks and queue in {}",
             path.display()
         );
-        let first = self.dispatcher(SqliteStore::open(path).await?)?;
+        let first_queue = SqliteStore::open(path).await?;
+        let first_webhooks = open_webhooks(first_queue.webhooks(), sealing_key).await?;
+        let first = self.dispatcher(&first_webhooks, first_queue)?;
         let running = first.start();
         let envelope = Envelope::new(
             TitanEvent::MessageReceived,
@@ -420,7 +522,7 @@ impl Demo {
             serde_json::json!({"text": "this one outlives its sender"}),
         );
         self.fail_first(envelope.id(), 1);
-        first.dispatch(&envelope).await?;
+        first.dispatch_for(&self.owner, &envelope).await?;
         loop {
             let event = tokio::time::timeout(Duration::from_secs(30), self.events.recv())
                 .await?
@@ -431,7 +533,7 @@ impl Demo {
             }
         }
         let report = running.shutdown(Duration::from_secs(1)).await?;
-        drop(first);
+        drop((first, first_webhooks));
         for open in &report.open {
             println!(
                 "   the first sender stops; {} is still open: {:?} after {} attempt(s)",
@@ -439,14 +541,16 @@ impl Demo {
             );
         }
 
-        let store = SqliteStore::open(path).await?;
-        let second = self.dispatcher(store.clone())?;
+        // Nothing is shared with the first sender but the file and the key.
+        let queue = SqliteStore::open(path).await?;
+        let webhooks = open_webhooks(queue.webhooks(), sealing_key).await?;
+        let second = self.dispatcher(&webhooks, queue.clone())?;
         let running = second.start();
-        println!("   a second sender opens the same file and picks the retry up:");
+        println!("   a second sender opens the same file and key, and picks the retry up:");
         let last = self.next_final_attempt().await?;
         running.shutdown(Duration::from_secs(5)).await?;
 
-        let log = store
+        let log = queue
             .list_attempts(&DeliveryQuery::for_envelope(envelope.id()))
             .await?;
         println!("   the store's attempt log for {}:", envelope.id());

@@ -56,6 +56,16 @@ mod subscriptions {
     }
 }
 
+#[cfg(feature = "queue")]
+mod webhooks {
+    include!("readme/webhooks.rs");
+
+    #[test]
+    fn runs() {
+        main().unwrap();
+    }
+}
+
 // These start servers or reach the network: compiled, not run.
 #[cfg(feature = "axum")]
 #[allow(dead_code)]

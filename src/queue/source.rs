@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{StoreError, Subscription, SubscriptionRegistry};
+use super::{EnvelopeRecord, StoreError, Subscription, SubscriptionRegistry};
 use crate::subscription::WebhookId;
 use crate::webhooks::{Disabled, DisabledReason, HealthSignal};
 use crate::{Catalog, Deliverable};
@@ -42,6 +42,16 @@ pub struct Route<'a> {
 }
 
 impl<'a> Route<'a> {
+    /// The route of `envelope`, borrowing the event type and session from
+    /// its `record`, so the envelope itself need not outlive the route.
+    pub(crate) fn of_record<D: Deliverable + ?Sized>(envelope: &D, record: &'a EnvelopeRecord) -> Self {
+        Self {
+            catalog: envelope.catalog(),
+            event_type: &record.event,
+            session: envelope.session().is_some().then_some(record.session.as_str()),
+        }
+    }
+
     /// The route of `envelope`.
     ///
     /// ```

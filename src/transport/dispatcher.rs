@@ -186,12 +186,7 @@ impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
         envelope: &D,
     ) -> Result<Prepared, DispatchError> {
         let record = EnvelopeRecord::from_envelope(envelope)?;
-        let has_session = envelope.session().is_some();
-        let route = Route {
-            catalog: envelope.catalog(),
-            event_type: &record.event,
-            session: has_session.then_some(record.session.as_str()),
-        };
+        let route = Route::of_record(envelope, &record);
         let webhooks = self.inner.subscriptions.route(scope, &route).await?;
         Ok(Prepared { record, webhooks })
     }

@@ -10,7 +10,8 @@ use super::backend::{RowFilter, WebhookBackend};
 use super::model::Owner;
 use super::store::{WebhookStore, WebhookStoreError};
 use super::{Disabled, Health, HealthPolicy, HealthSignal, HealthUpdate};
-use crate::queue::{Lookup, Route, StoreError, SubscriptionSource};
+use crate::Deliverable;
+use crate::queue::{EnvelopeRecord, Lookup, Prepared, Route, StoreError, SubscriptionSource};
 use crate::subscription::{Webhook, WebhookId};
 
 /// How stale a process's view of webhooks changed by other processes may
@@ -136,6 +137,40 @@ impl<B: WebhookBackend> StoredSubscriptions<B> {
     pub fn max_staleness(mut self, max: Duration) -> Self {
         self.max_staleness = max;
         self
+    }
+
+    /// Serializes `envelope` once and names the owner's webhooks that want
+    /// it, ready to queue in your own transaction with a durable store's
+    /// `enqueue_in_tx` (the transactional outbox), with no dispatcher.
+    ///
+    /// ```
+    /// use titan_webhooks::subscription::CreateWebhook;
+    /// use titan_webhooks::webhooks::{Flavour, HealthPolicy, Keyring, MemoryWebhooks, Owner, SealingKey, WebhookStore};
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = WebhookStore::builder(MemoryWebhooks::new(), Keyring::new(SealingKey::generate(1)?)).open().await?;
+    /// let owner = Owner::new("acct_1")?;
+    /// store.create(&owner, &Flavour::titan(), CreateWebhook::new("https://example.com/")).await?;
+    /// let subscriptions = store.subscriptions(HealthPolicy::default());
+    /// let prepared = subscriptions.prepare(&owner, &Envelope::new(TitanEvent::ChatRead, "s", ())).await?;
+    /// assert_eq!(prepared.webhooks.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookStoreError::Envelope`] for an envelope that cannot be sent,
+    /// and [`WebhookStoreError::Store`] when the store cannot be read.
+    pub async fn prepare<D: Deliverable + ?Sized>(
+        &self,
+        owner: &Owner,
+        envelope: &D,
+    ) -> Result<Prepared, WebhookStoreError> {
+        let record = EnvelopeRecord::from_envelope(envelope)?;
+        let webhooks = self.route(owner, &Route::of_record(envelope, &record)).await?;
+        Ok(Prepared { record, webhooks })
     }
 
     /// Applies changes other processes made, when the staleness bound or a

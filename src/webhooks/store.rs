@@ -786,6 +786,9 @@ pub enum WebhookStoreError {
     /// A secret could not be sealed or opened: a wrong or missing key.
     #[error(transparent)]
     Sealing(#[from] SealingError),
+    /// The envelope cannot be sent.
+    #[error(transparent)]
+    Envelope(#[from] crate::EnvelopeError),
     /// A stored webhook does not read back.
     #[error("a stored webhook is damaged: {reason}")]
     Corrupt {

@@ -1,12 +1,15 @@
-use titan_webhooks::queue::SubscriptionRegistry;
-use titan_webhooks::store::PostgresStore;
+use titan_webhooks::store::{PostgresStore, PostgresWebhooks};
+use titan_webhooks::webhooks::{
+    HealthPolicy, Keyring, Owner, SealingKey, StoredSubscriptions, WebhookStore,
+};
 use titan_webhooks::{Envelope, TitanEvent};
 
 // A producer that only queues: no Dispatcher, no HTTP client. Dispatchers
-// on other machines share the same Postgres queue and deliver.
+// on other machines share the same Postgres queue and webhooks, and deliver.
 async fn mark_paid(
     store: &PostgresStore,
-    subscriptions: &SubscriptionRegistry,
+    subscriptions: &StoredSubscriptions<PostgresWebhooks>,
+    customer: &Owner,
     order: i64,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut tx = store.pool().begin().await?;
@@ -15,9 +18,8 @@ async fn mark_paid(
         .execute(&mut *tx)
         .await?;
     let envelope = Envelope::new(TitanEvent::MessageReceived, "default", order);
-    store
-        .enqueue_in_tx(&mut tx, &subscriptions.prepare(&envelope)?)
-        .await?;
+    let prepared = subscriptions.prepare(customer, &envelope).await?;
+    store.enqueue_in_tx(&mut tx, &prepared).await?;
     tx.commit().await?; // idle dispatchers are notified now, not before
     Ok(())
 }
@@ -25,5 +27,10 @@ async fn mark_paid(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = PostgresStore::connect("postgres://localhost/shop").await?;
-    mark_paid(&store, &SubscriptionRegistry::new(), 7).await
+    let key = SealingKey::parse(&std::env::var("TITAN_WEBHOOKS_SEALING_KEY")?)?;
+    let webhooks = WebhookStore::builder(store.webhooks(), Keyring::new(key))
+        .open()
+        .await?;
+    let subscriptions = webhooks.subscriptions(HealthPolicy::default());
+    mark_paid(&store, &subscriptions, &Owner::new("acct_42")?, 7).await
 }
