@@ -44,7 +44,7 @@ use titan_webhooks::webhooks::{
     WebhookBackend, WebhookStore,
 };
 use titan_webhooks::{
-    Envelope, EventiumEnvelope, EventiumEvent, Scheme, TitanEvent, UrlGuard, Verifier,
+    Deliverable, Envelope, EventiumEnvelope, EventiumEvent, Scheme, TitanEvent, UrlGuard, Verifier,
 };
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
@@ -324,6 +324,27 @@ impl<B: WebhookBackend> Demo<B> {
             .build()
     }
 
+    /// Dispatches `envelope` to the customer's webhooks that want it, and
+    /// says how many.
+    async fn dispatch<S: DeliveryStore, D: Deliverable>(
+        &self,
+        dispatcher: &Dispatcher<S, StoredSubscriptions<B>>,
+        envelope: &D,
+    ) -> Result<usize, DispatchError> {
+        let dispatched = dispatcher.dispatch_for(&self.owner, envelope).await?;
+        let to: Vec<String> = dispatched
+            .webhooks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        println!(
+            "   {} `{}` -> webhooks {to:?}",
+            dispatched.envelope_id,
+            envelope.event_type(),
+        );
+        Ok(dispatched.webhooks.len())
+    }
+
     fn fail_first(&self, envelope_id: &str, times: u32) {
         self.titan_route
             .fail
@@ -372,19 +393,7 @@ impl<B: WebhookBackend> Demo<B> {
         ];
         let mut expected = 0usize;
         for envelope in &envelopes {
-            let dispatched = dispatcher.dispatch_for(&self.owner, envelope).await?;
-            let to: Vec<String> = dispatched
-                .webhooks
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            println!(
-                "   {} `{}` -> webhooks {:?}",
-                envelope.id(),
-                envelope.event(),
-                to
-            );
-            expected = expected.saturating_add(dispatched.webhooks.len());
+            expected = expected.saturating_add(self.dispatch(&dispatcher, envelope).await?);
         }
         let eventium = [
             EventiumEnvelope::new(
@@ -401,19 +410,7 @@ impl<B: WebhookBackend> Demo<B> {
             ),
         ];
         for envelope in &eventium {
-            let dispatched = dispatcher.dispatch_for(&self.owner, envelope).await?;
-            let to: Vec<String> = dispatched
-                .webhooks
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            println!(
-                "   {} `{}` -> webhooks {:?}",
-                envelope.id(),
-                envelope.event(),
-                to
-            );
-            expected = expected.saturating_add(dispatched.webhooks.len());
+            expected = expected.saturating_add(self.dispatch(&dispatcher, envelope).await?);
         }
 
         println!("\n4. The delivery log");

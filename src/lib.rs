@@ -35,8 +35,8 @@
 //! | feature | module | what it adds |
 //! |---|---|---|
 //! | (none) | [`retry`], [`subscription`] | retry calculators, the webhook object and its rules, the SSRF [`UrlGuard`] |
-//! | `queue` | `queue` | the delivery queue: `DeliveryStore`, `DeliveryAdmin`, records, `SubscriptionRegistry`, `MemoryStore`; no HTTP client |
-//! | `sqlite`, `postgres` | `store` | durable queues on sqlx, and the transactional outbox |
+//! | `queue` | `queue`, `webhooks` | the delivery queue: `DeliveryStore`, `DeliveryAdmin`, records, `SubscriptionRegistry`, `MemoryStore`; webhooks as durable objects: `WebhookStore` with sealed secrets, rotation and health; no HTTP client |
+//! | `sqlite`, `postgres` | `store` | durable queues and webhook backends on sqlx, and the transactional outbox |
 //! | `reqwest` | `transport` | the `Dispatcher`: claims, signs, sends, retries, records |
 //! | `axum` | [`receiver`] | the `VerifiedWebhook` extractor |
 //!
@@ -53,8 +53,9 @@
 //! The others are exported beside the types that raise them:
 //! [`retry::RetryPolicyError`], [`subscription::ValidationError`],
 //! [`receiver::ReceiveError`] and [`receiver::ReplayGuardError`]. The
-//! sending side adds `queue::StoreError` (feature `queue`) and
-//! `transport::DispatchError` (feature `reqwest`).
+//! sending side adds `queue::StoreError`, `webhooks::WebhookStoreError`,
+//! `webhooks::SealingError` and `webhooks::OwnerError` (feature `queue`),
+//! and `transport::DispatchError` (feature `reqwest`).
 //!
 //! None of them carries a secret, an expected signature or a body, so they
 //! are safe to log and to return to a caller.
@@ -136,6 +137,11 @@ const _: () = {
     send_sync::<queue::StoreError>();
     send_sync::<queue::MemoryStore>();
     send_sync::<queue::SubscriptionRegistry>();
+    send_sync::<webhooks::WebhookStore<webhooks::MemoryWebhooks>>();
+    send_sync::<webhooks::StoredSubscriptions<webhooks::MemoryWebhooks>>();
+    send_sync::<webhooks::WebhookStoreError>();
+    send_sync::<webhooks::SealingError>();
+    send_sync::<webhooks::Keyring>();
 };
 
 #[cfg(feature = "reqwest")]

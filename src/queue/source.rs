@@ -44,11 +44,17 @@ pub struct Route<'a> {
 impl<'a> Route<'a> {
     /// The route of `envelope`, borrowing the event type and session from
     /// its `record`, so the envelope itself need not outlive the route.
-    pub(crate) fn of_record<D: Deliverable + ?Sized>(envelope: &D, record: &'a EnvelopeRecord) -> Self {
+    pub(crate) fn of_record<D: Deliverable + ?Sized>(
+        envelope: &D,
+        record: &'a EnvelopeRecord,
+    ) -> Self {
         Self {
             catalog: envelope.catalog(),
             event_type: &record.event,
-            session: envelope.session().is_some().then_some(record.session.as_str()),
+            session: envelope
+                .session()
+                .is_some()
+                .then_some(record.session.as_str()),
         }
     }
 

@@ -169,7 +169,9 @@ impl<B: WebhookBackend> StoredSubscriptions<B> {
         envelope: &D,
     ) -> Result<Prepared, WebhookStoreError> {
         let record = EnvelopeRecord::from_envelope(envelope)?;
-        let webhooks = self.route(owner, &Route::of_record(envelope, &record)).await?;
+        let webhooks = self
+            .route(owner, &Route::of_record(envelope, &record))
+            .await?;
         Ok(Prepared { record, webhooks })
     }
 
