@@ -230,14 +230,7 @@ async fn deliver_everything_open<S: DeliveryStore + DeliveryAdmin + Clone, B: We
     .build()
     .unwrap();
     let running = dispatcher.start();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !queue.open_deliveries().await.unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "deliveries stayed open"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_nothing_is_open(&queue).await;
     let report = running.shutdown(Duration::from_secs(5)).await.unwrap();
     let mut cancelled = 0;
     while let Ok(event) = events.try_recv() {
@@ -294,14 +287,7 @@ async fn a_webhook_created_by_another_process_on_postgres_is_delivered_not_cance
     dispatcher.wake();
     sink.wait_until(PATIENCE, |received| received.len() >= ENVELOPES)
         .await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !queue.open_deliveries().await.unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "deliveries stayed open"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_nothing_is_open(&queue).await;
     running.shutdown(Duration::from_secs(5)).await.unwrap();
     assert_all_signed_with(&sink, &hmac_key);
     let mut attempted = 0;
