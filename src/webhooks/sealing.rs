@@ -103,6 +103,30 @@ impl SealingKey {
         Ok(Self::from_bytes(id, bytes))
     }
 
+    /// Reads the key from the environment variable `var`, where a sender
+    /// keeps it (filled from its secret manager), so the key is never on a
+    /// command line or in the database it protects.
+    ///
+    /// ```
+    /// # use titan_webhooks::webhooks::SealingKey;
+    /// let err = SealingKey::from_env("TITAN_WEBHOOKS_NO_SUCH_VARIABLE").unwrap_err();
+    /// assert!(err.to_string().contains("is not set"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SealingError::KeyNotSet`] when the variable is unset or empty, and
+    /// [`SealingError::InvalidKeyText`] when it holds something else.
+    pub fn from_env(var: &str) -> Result<Self, SealingError> {
+        let text = Zeroizing::new(std::env::var(var).unwrap_or_default());
+        if text.trim().is_empty() {
+            return Err(SealingError::KeyNotSet {
+                var: var.chars().take(128).collect(),
+            });
+        }
+        Self::parse(&text)
+    }
+
     /// The text form, `twk1_<id>_<key>`, to keep in a secret manager.
     ///
     /// ```
@@ -270,6 +294,15 @@ pub(crate) fn sealed_key_id(sealed: &[u8]) -> Option<u32> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SealingError {
+    /// The environment variable that should hold the sealing key is unset
+    /// or empty.
+    #[error(
+        "{var} is not set: webhook secrets are sealed under a key the application supplies. Generate one once with `cargo run --example sealing_key --features queue` (or SealingKey::generate), keep it in your secret manager, and give it to every sender process in {var}"
+    )]
+    KeyNotSet {
+        /// The variable's name.
+        var: String,
+    },
     /// The text is not a sealing key made by [`SealingKey::to_text`].
     #[error("not a sealing key: expected `twk1_<id>_<43 characters of base64>`")]
     InvalidKeyText,

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let subscriptions = Arc::new(SubscriptionRegistry::new());
     subscriptions.upsert(Subscription::new(webhook, Scheme::titan(), secret));
 
-    // Every attempt, disable request and cancellation arrives here: a delivery log.
+    // Every attempt, disabled webhook and cancellation arrives here: a delivery log.
     let (log, mut attempts) = tokio::sync::mpsc::unbounded_channel();
     let dispatcher = Dispatcher::builder(MemoryStore::new(), subscriptions)
         .observer(log)

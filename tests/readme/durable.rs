@@ -10,7 +10,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Creates and migrates the tables on first use: the queue and the
     // webhooks, with their secrets sealed under your key.
     let queue = SqliteStore::open("webhooks.db").await?;
-    let key = SealingKey::parse(&std::env::var("TITAN_WEBHOOKS_SEALING_KEY")?)?;
+    let key = SealingKey::from_env("TITAN_WEBHOOKS_SEALING_KEY")?;
     let webhooks = WebhookStore::builder(queue.webhooks(), Keyring::new(key))
         .open()
         .await?;

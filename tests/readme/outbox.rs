@@ -27,7 +27,7 @@ async fn mark_paid(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = PostgresStore::connect("postgres://localhost/shop").await?;
-    let key = SealingKey::parse(&std::env::var("TITAN_WEBHOOKS_SEALING_KEY")?)?;
+    let key = SealingKey::from_env("TITAN_WEBHOOKS_SEALING_KEY")?;
     let webhooks = WebhookStore::builder(store.webhooks(), Keyring::new(key))
         .open()
         .await?;

@@ -7,12 +7,10 @@ use titan_webhooks::webhooks::{
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Generate the sealing key once, keep it with your other secrets, and
-    // give it to every sender process (here: an environment variable).
-    let key = match std::env::var("TITAN_WEBHOOKS_SEALING_KEY") {
-        Ok(text) => SealingKey::parse(&text)?,
-        Err(_) => SealingKey::generate(1)?,
-    };
+    // In production: SealingKey::from_env("TITAN_WEBHOOKS_SEALING_KEY")?,
+    // a key made once with `cargo run --example sealing_key --features queue`
+    // and kept in your secret manager, never in the database.
+    let key = SealingKey::generate(1)?;
     let store = WebhookStore::builder(MemoryWebhooks::new(), Keyring::new(key))
         .open()
         .await?;
