@@ -108,8 +108,8 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner) = now;
     }
 
-    /// Moves the time forward by `by`, saturating at the latest time the
-    /// platform can hold.
+    /// Moves the time forward by `by`; a move past the latest time the
+    /// platform can hold leaves the clock where it is.
     ///
     /// ```
     /// # use std::time::{Duration, SystemTime};

@@ -57,6 +57,7 @@ async fn open_store(
 
 struct Harness {
     sink: Sink,
+    backend: MemoryWebhooks,
     clock: Arc<ManualClock>,
     store: WebhookStore<MemoryWebhooks>,
     events: UnboundedReceiver<DeliveryEvent>,
@@ -81,7 +82,7 @@ impl Harness {
         staleness: Duration,
     ) -> Self {
         let clock = Arc::new(ManualClock::new(SystemTime::now()));
-        let store = open_store(backend, Arc::clone(&clock)).await;
+        let store = open_store(backend.clone(), Arc::clone(&clock)).await;
         let (observer, events) = unbounded_channel();
         let subscriptions = Arc::new(store.subscriptions(policy).max_staleness(staleness));
         let dispatcher = Dispatcher::builder(MemoryStore::new(), subscriptions)
@@ -97,6 +98,7 @@ impl Harness {
             .unwrap();
         Self {
             sink: Sink::start().await,
+            backend,
             clock,
             store,
             events,
@@ -223,6 +225,21 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_grace_period_ends()
         new_secrets.push(parsed);
     }
     let [eventium_new, svix_new, titan_new]: [Secret; 3] = new_secrets.try_into().unwrap();
+    let number = |id: &WebhookId| id.to_string().parse::<u64>().unwrap();
+    let titan_row = h.backend.fetch(number(&titan)).await.unwrap().unwrap();
+    assert_eq!(
+        titan_row.previous_secret, None,
+        "Titan's header holds one digest, so its old key is not kept"
+    );
+    let by_text_id = h
+        .store
+        .get(&owner, &WebhookId::from(titan.to_string()))
+        .await
+        .unwrap();
+    assert!(
+        by_text_id.is_some(),
+        "an id from a URL path finds the webhook"
+    );
     let running = h.dispatcher.start();
 
     h.dispatcher
@@ -314,7 +331,7 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_grace_period_ends()
         let WebhookId::Number(number) = id else {
             unreachable!()
         };
-        let row = h.store.backend().fetch(*number).await.unwrap().unwrap();
+        let row = h.backend.fetch(*number).await.unwrap().unwrap();
         assert_eq!(
             row.previous_secret, None,
             "the old key is gone from the store"

@@ -91,9 +91,19 @@ pub trait SubscriptionSource: Send + Sync + 'static {
     type Scope: ?Sized + Sync;
 
     /// The webhook a due delivery goes to.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the source's store cannot be read or written; the
+    /// dispatcher then leaves the delivery to be attempted again.
     fn lookup(&self, id: &WebhookId) -> impl Future<Output = Result<Lookup, StoreError>> + Send;
 
     /// The enabled webhooks in `scope` that want an envelope with `route`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the source's store cannot be read or written; the
+    /// dispatcher then leaves the delivery to be attempted again.
     fn route(
         &self,
         scope: &Self::Scope,
@@ -102,6 +112,11 @@ pub trait SubscriptionSource: Send + Sync + 'static {
 
     /// Records what an attempt said about a webhook's health; returns
     /// `Some` when that disabled it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the source's store cannot be read or written; the
+    /// dispatcher then leaves the delivery to be attempted again.
     fn report(
         &self,
         id: &WebhookId,

@@ -93,7 +93,7 @@ impl<S: DeliveryStore, W: SubscriptionSource> Inner<S, W> {
             Err(err) => {
                 // Not knowing is never a reason to cancel: the claim lapses
                 // and the delivery is attempted again.
-                tracing::warn!(error = %err, "could not read the webhook; the delivery will be attempted again");
+                tracing::error!(error = %err, "could not read the webhook; the delivery will be attempted again when its claim lapses");
                 return None;
             }
         };

@@ -176,6 +176,29 @@ impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
     /// [`SubscriptionRegistry`], whose scope is `()`, use
     /// [`Dispatcher::prepare`].
     ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use titan_webhooks::queue::MemoryStore;
+    /// use titan_webhooks::subscription::CreateWebhook;
+    /// use titan_webhooks::transport::Dispatcher;
+    /// use titan_webhooks::webhooks::{Flavour, HealthPolicy, Keyring, MemoryWebhooks, Owner, SealingKey, WebhookStore};
+    /// use titan_webhooks::{EventiumEnvelope, EventiumEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let webhooks = WebhookStore::builder(MemoryWebhooks::new(), Keyring::new(SealingKey::generate(1)?)).open().await?;
+    /// let customer = Owner::new("acct_1")?;
+    /// webhooks.create(&customer, &Flavour::eventium(), CreateWebhook::new("https://example.com/hook")).await?;
+    /// let subscriptions = Arc::new(webhooks.subscriptions(HealthPolicy::default()));
+    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), subscriptions).build()?;
+    ///
+    /// let test = EventiumEnvelope::new(EventiumEvent::WebhookTest, serde_json::json!({}));
+    /// assert_eq!(dispatcher.prepare_for(&customer, &test).await?.webhooks.len(), 1);
+    /// let stranger = Owner::new("acct_2")?;
+    /// assert!(dispatcher.prepare_for(&stranger, &test).await?.webhooks.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`DispatchError::Envelope`] for an envelope that cannot be sent, and
@@ -196,6 +219,28 @@ impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
     /// and passing its event and session filter. Dispatching the same
     /// envelope again queues nothing new. With a [`SubscriptionRegistry`],
     /// use [`Dispatcher::dispatch`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use titan_webhooks::queue::MemoryStore;
+    /// use titan_webhooks::subscription::CreateWebhook;
+    /// use titan_webhooks::transport::Dispatcher;
+    /// use titan_webhooks::webhooks::{Flavour, HealthPolicy, Keyring, MemoryWebhooks, Owner, SealingKey, WebhookStore};
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let webhooks = WebhookStore::builder(MemoryWebhooks::new(), Keyring::new(SealingKey::generate(1)?)).open().await?;
+    /// let customer = Owner::new("acct_1")?;
+    /// webhooks.create(&customer, &Flavour::titan(), CreateWebhook::new("https://example.com/hook")).await?;
+    /// let subscriptions = Arc::new(webhooks.subscriptions(HealthPolicy::default()));
+    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), subscriptions).build()?;
+    ///
+    /// let envelope = Envelope::new(TitanEvent::MessageReceived, "default", serde_json::json!({"text": "hi"}));
+    /// let dispatched = dispatcher.dispatch_for(&customer, &envelope).await?;
+    /// assert_eq!(dispatched.webhooks.len(), 1, "queued; `start` delivers it");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     ///
     /// # Errors
     ///

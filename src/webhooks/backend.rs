@@ -85,16 +85,31 @@ pub struct RowChange {
 pub trait WebhookBackend: Send + Sync + 'static {
     /// Stores a new webhook under the next id and revision; returns the row
     /// as stored.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn insert(
         &self,
         row: WebhookRow,
     ) -> impl Future<Output = Result<WebhookRow, StoreError>> + Send;
 
     /// The webhook with this id, unless it is deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn fetch(&self, id: u64)
     -> impl Future<Output = Result<Option<WebhookRow>, StoreError>> + Send;
 
     /// The owner's webhooks matching `filter`, newest (highest id) first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn list(
         &self,
         owner: &str,
@@ -104,6 +119,11 @@ pub trait WebhookBackend: Send + Sync + 'static {
     /// Replaces the stored row with `row` if its revision is still
     /// `row.revision` and it belongs to `row.owner`; returns the row with
     /// its new revision, or `None` if it changed meanwhile or is gone.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn replace(
         &self,
         row: &WebhookRow,
@@ -111,11 +131,21 @@ pub trait WebhookBackend: Send + Sync + 'static {
 
     /// Deletes the owner's webhook, leaving a tombstone; `false` if there
     /// is none.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn delete(&self, owner: &str, id: u64)
     -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Applies one health change as a single atomic write; returns the row
     /// after it, or `None` if the webhook is gone.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn update_health(
         &self,
         id: u64,
@@ -124,9 +154,19 @@ pub trait WebhookBackend: Send + Sync + 'static {
 
     /// The latest revision: cheap, for processes checking whether anything
     /// changed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn revision(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Webhooks changed or deleted after `revision`, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn changes_since(
         &self,
         revision: u64,
@@ -134,6 +174,11 @@ pub trait WebhookBackend: Send + Sync + 'static {
 
     /// Forgets previous secrets whose grace ended at or before `now`;
     /// returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn purge_expired_secrets(
         &self,
         now: SystemTime,
@@ -141,9 +186,19 @@ pub trait WebhookBackend: Send + Sync + 'static {
 
     /// The key checks stored so far: a known value sealed under each key id
     /// that has written to this store.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn key_checks(&self) -> impl Future<Output = Result<Vec<(u32, Vec<u8>)>, StoreError>> + Send;
 
     /// Stores the key check for `key_id`, unless one exists.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails or a stored row does
+    /// not decode.
     fn add_key_check(
         &self,
         key_id: u32,

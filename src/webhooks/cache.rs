@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::backend::{RowFilter, WebhookBackend};
 use super::model::Owner;
-use super::store::{WebhookStore, WebhookStoreError};
+use super::store::{WebhookStore, WebhookStoreError, row_id};
 use super::{Disabled, Health, HealthPolicy, HealthSignal, HealthUpdate};
 use crate::Deliverable;
 use crate::queue::{EnvelopeRecord, Lookup, Prepared, Route, StoreError, SubscriptionSource};
@@ -22,6 +22,9 @@ pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(1);
 
 /// A page size for loading an owner's webhooks.
 const ROUTE_PAGE: usize = 1000;
+/// How often a process removes previous secrets whose grace has ended,
+/// even from webhooks that receive nothing.
+const PURGE_EVERY_MS: u64 = 60_000;
 
 /// Reads a [`WebhookStore`] for a [`Dispatcher`](crate::transport::Dispatcher),
 /// through a cache every sender process keeps in step:
@@ -85,6 +88,8 @@ pub(super) struct CacheState {
     started: Instant,
     /// Milliseconds after `started` when the revision is next compared.
     next_check_ms: AtomicU64,
+    /// Milliseconds after `started` when expired secrets are next purged.
+    next_purge_ms: AtomicU64,
 }
 
 impl CacheState {
@@ -112,6 +117,7 @@ impl<B: WebhookBackend> StoredSubscriptions<B> {
                 notifications: AtomicU64::new(0),
                 started: Instant::now(),
                 next_check_ms: AtomicU64::new(0),
+                next_purge_ms: AtomicU64::new(0),
             }),
             policy,
             max_staleness: DEFAULT_MAX_STALENESS,
@@ -193,6 +199,26 @@ impl<B: WebhookBackend> StoredSubscriptions<B> {
             .next_check_ms
             .store(now_ms.saturating_add(staleness), Ordering::Release);
         state.notifications.store(notified, Ordering::Release);
+        let caught_up = self.read_changes().await;
+        if caught_up.is_err() {
+            // Look again on the next lookup rather than a window later.
+            state.next_check_ms.store(0, Ordering::Release);
+        }
+        caught_up?;
+        if now_ms >= state.next_purge_ms.load(Ordering::Acquire) {
+            state
+                .next_purge_ms
+                .store(now_ms.saturating_add(PURGE_EVERY_MS), Ordering::Release);
+            // Not fatal to the lookup: the next window tries again.
+            let _ = self.store.purge_expired_secrets().await;
+        }
+        Ok(())
+    }
+
+    /// Invalidates what other processes changed since the last look.
+    async fn read_changes(&self) -> Result<(), StoreError> {
+        let state = &self.state;
+        let backend = &self.store.inner.backend;
         let latest = backend.revision().await?;
         if !state.synced.swap(true, Ordering::AcqRel) {
             // Nothing is cached yet, so there is nothing to invalidate.
@@ -220,17 +246,22 @@ impl<B: WebhookBackend> StoredSubscriptions<B> {
             if !expired {
                 return Ok(Some(entry));
             }
-            // The grace period ended: take the old secret out of the store,
-            // and sign with the new one alone from now on.
-            self.store
-                .purge_expired_secrets()
-                .await
-                .map_err(into_store_error)?;
+            // The grace period ended: sign with the new secret alone.
+            write(&self.state.entries).remove(&id);
         }
         let epoch = self.state.epoch.load(Ordering::Acquire);
         let Some(row) = self.store.inner.backend.fetch(id).await? else {
             return Ok(None);
         };
+        let now = self.store.now();
+        if row.previous_secret.is_some() && row.previous_expires_at.is_none_or(|until| until <= now)
+        {
+            // And take the old secret out of the store.
+            self.store
+                .purge_expired_secrets()
+                .await
+                .map_err(into_store_error)?;
+        }
         let (stored, subscription) = self.store.to_subscription(row).map_err(into_store_error)?;
         let entry = Entry {
             lookup: if stored.webhook.enabled() {
@@ -291,11 +322,11 @@ impl<B: WebhookBackend> SubscriptionSource for StoredSubscriptions<B> {
     type Scope = Owner;
 
     async fn lookup(&self, id: &WebhookId) -> Result<Lookup, StoreError> {
-        let WebhookId::Number(id) = id else {
+        let Some(id) = row_id(id) else {
             return Ok(Lookup::Removed);
         };
         Ok(self
-            .entry(*id)
+            .entry(id)
             .await?
             .map_or(Lookup::Removed, |entry| entry.lookup))
     }
@@ -315,10 +346,10 @@ impl<B: WebhookBackend> SubscriptionSource for StoredSubscriptions<B> {
         id: &WebhookId,
         signal: HealthSignal,
     ) -> Result<Option<Disabled>, StoreError> {
-        let WebhookId::Number(id) = id else {
+        let Some(id) = row_id(id) else {
             return Ok(None);
         };
-        let Some(entry) = self.entry(*id).await? else {
+        let Some(entry) = self.entry(id).await? else {
             return Ok(None);
         };
         let updates = self.policy.judge(&entry.health, signal, self.store.now());
@@ -327,15 +358,19 @@ impl<B: WebhookBackend> SubscriptionSource for StoredSubscriptions<B> {
         }
         let row = self
             .store
-            .apply_health(*id, &updates)
+            .apply_health(id, &updates)
             .await
             .map_err(into_store_error)?;
         let asked = updates.iter().find_map(|update| match update {
             HealthUpdate::Disable(disabled) => Some(*disabled),
             _ => None,
         });
-        // Another process may have disabled it first; report only our own.
-        Ok(asked.filter(|asked| row.is_some_and(|row| row.health.disabled == Some(*asked))))
+        // Report a disable only if the store now holds one for this reason:
+        // a time read back from a database may have lost precision.
+        Ok(asked.and_then(|asked| {
+            row.and_then(|row| row.health.disabled)
+                .filter(|stored| stored.reason == asked.reason)
+        }))
     }
 }
 

@@ -166,9 +166,10 @@ impl fmt::Debug for SealingKey {
 }
 
 /// The keys a store seals and opens with: the current key seals, and any
-/// key opens what it sealed, so values sealed under a retired key still
-/// open while [`WebhookStore::reseal`](super::WebhookStore::reseal) moves
-/// them to the current one.
+/// key opens what it sealed. To rotate the application key, make the new
+/// key current and keep the old one as retired: values sealed under it
+/// still open, and each is sealed under the new key when it is next
+/// written. Keep a retired key until nothing is sealed under it.
 ///
 /// ```
 /// use titan_webhooks::webhooks::{Keyring, SealingKey};
@@ -225,7 +226,8 @@ impl Keyring {
     }
 
     /// Seals `plaintext`, bound to `context` (the owner and field it
-    /// belongs to), so a sealed value moved to another row does not open.
+    /// belongs to), so a sealed value moved to another owner's row, or to
+    /// another field, does not open.
     pub(crate) fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, SealingError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SealingError::Random)?;

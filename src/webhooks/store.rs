@@ -18,7 +18,7 @@ use crate::subscription::{
     CreateWebhook, CreatedWebhook, CustomHeader, UpdateWebhook, UpdatedWebhook, ValidationError,
     Webhook, WebhookId, WebhookRules,
 };
-use crate::{Catalog, Scheme, Secret, Timestamp, UrlGuard};
+use crate::{Catalog, Scheme, Secret, SignatureFormat, Timestamp, UrlGuard};
 
 /// The value sealed to check that a keyring's key is the store's.
 const KEY_CHECK: &[u8] = b"titan-webhooks key check";
@@ -85,6 +85,7 @@ pub(super) struct Shared<B> {
     guard: UrlGuard,
     pub(super) clock: Arc<dyn Clock>,
     schemes: Vec<Scheme>,
+    catalogs: Vec<Catalog>,
     caches: Mutex<Vec<Weak<CacheState>>>,
 }
 
@@ -97,6 +98,7 @@ pub struct WebhookStoreBuilder<B> {
     guard: UrlGuard,
     clock: Arc<dyn Clock>,
     schemes: Vec<Scheme>,
+    catalogs: Vec<Catalog>,
 }
 
 impl<B: WebhookBackend> WebhookStoreBuilder<B> {
@@ -147,6 +149,22 @@ impl<B: WebhookBackend> WebhookStoreBuilder<B> {
         self
     }
 
+    /// Registers an application's own catalog, so the event types of
+    /// webhooks read back are still checked against it on update. Stored
+    /// catalogs neither built in nor registered are read as
+    /// [open](Catalog::open) ones.
+    ///
+    /// ```
+    /// # use titan_webhooks::webhooks::{Keyring, MemoryWebhooks, SealingKey, WebhookStore};
+    /// let builder = WebhookStore::builder(MemoryWebhooks::new(), Keyring::new(SealingKey::generate(1)?))
+    ///     .catalog(titan_webhooks::Catalog::of::<titan_webhooks::EventiumEvent>("eventium-mirror"));
+    /// # Ok::<(), titan_webhooks::webhooks::SealingError>(())
+    /// ```
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalogs.push(catalog);
+        self
+    }
+
     /// Opens the store, checking that the keyring opens what it sealed.
     ///
     /// ```
@@ -191,6 +209,7 @@ impl<B: WebhookBackend> WebhookStoreBuilder<B> {
                 guard: self.guard,
                 clock: self.clock,
                 schemes: self.schemes,
+                catalogs: self.catalogs,
                 caches: Mutex::new(Vec::new()),
             }),
         })
@@ -212,22 +231,8 @@ impl<B: WebhookBackend> WebhookStore<B> {
             guard: UrlGuard::new(),
             clock: Arc::new(SystemClock),
             schemes: Vec::new(),
+            catalogs: Vec::new(),
         }
-    }
-
-    /// The backend, for the queue operations a durable store also offers.
-    ///
-    /// ```
-    /// # use titan_webhooks::webhooks::{Keyring, MemoryWebhooks, SealingKey, WebhookStore};
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let store = WebhookStore::builder(MemoryWebhooks::new(), Keyring::new(SealingKey::generate(1)?)).open().await?;
-    /// let _backend: &MemoryWebhooks = store.backend();
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// # }).unwrap();
-    /// ```
-    #[must_use]
-    pub fn backend(&self) -> &B {
-        &self.inner.backend
     }
 
     /// Creates a webhook of `flavour` for `owner`. The response shows the
@@ -458,12 +463,12 @@ impl<B: WebhookBackend> WebhookStore<B> {
     ///
     /// The backend's errors.
     pub async fn delete(&self, owner: &Owner, id: &WebhookId) -> Result<bool, WebhookStoreError> {
-        let WebhookId::Number(number) = id else {
+        let Some(number) = row_id(id) else {
             return Ok(false);
         };
-        let deleted = self.inner.backend.delete(owner.as_str(), *number).await?;
+        let deleted = self.inner.backend.delete(owner.as_str(), number).await?;
         if deleted {
-            self.changed(owner.as_str(), *number);
+            self.changed(owner.as_str(), number);
         }
         Ok(deleted)
     }
@@ -509,10 +514,13 @@ impl<B: WebhookBackend> WebhookStore<B> {
                 .await?
                 .ok_or(WebhookStoreError::NotFound)?;
             let scheme = self.scheme_named(&row.scheme)?;
+            // A header with one digest never carries the old signature, so
+            // its key is not kept at all.
+            let one_digest = matches!(scheme.format(), SignatureFormat::Prefixed { .. });
             let (hmac_key, secret) = self
-                .rules(scheme, Catalog::from_stored(&row.catalog))
+                .rules(scheme, self.catalog_named(&row.catalog))
                 .generate_key()?;
-            let expires_at = if grace.is_zero() {
+            let expires_at = if grace.is_zero() || one_digest {
                 None
             } else {
                 Some(
@@ -605,15 +613,24 @@ impl<B: WebhookBackend> WebhookStore<B> {
         owner: &Owner,
         id: &WebhookId,
     ) -> Result<Option<WebhookRow>, WebhookStoreError> {
-        let WebhookId::Number(number) = id else {
+        let Some(number) = row_id(id) else {
             return Ok(None);
         };
-        let row = self.inner.backend.fetch(*number).await?;
+        let row = self.inner.backend.fetch(number).await?;
         Ok(row.filter(|row| row.owner == owner.as_str()))
     }
 
     fn rules(&self, scheme: Scheme, catalog: Catalog) -> WebhookRules {
         WebhookRules::with_scheme(self.inner.guard.clone(), scheme).with_catalog(catalog)
+    }
+
+    fn catalog_named(&self, name: &str) -> Catalog {
+        self.inner
+            .catalogs
+            .iter()
+            .find(|catalog| catalog.name() == name)
+            .cloned()
+            .unwrap_or_else(|| Catalog::from_stored(name))
     }
 
     fn scheme_named(&self, name: &str) -> Result<Scheme, WebhookStoreError> {
@@ -679,7 +696,7 @@ impl<B: WebhookBackend> WebhookStore<B> {
         let webhook = Webhook::restore(
             WebhookId::Number(row.id),
             url,
-            Catalog::from_stored(&row.catalog),
+            self.catalog_named(&row.catalog),
             row.events,
             row.session,
             row.enabled,
@@ -738,6 +755,15 @@ impl<B: WebhookBackend> WebhookStore<B> {
             self.changed(&row.owner, row.id);
         }
         Ok(last)
+    }
+}
+
+/// The row id a webhook id names: Titan's integer ids, also when they
+/// arrive as text from a URL path.
+pub(super) fn row_id(id: &WebhookId) -> Option<u64> {
+    match id {
+        WebhookId::Number(number) => Some(*number),
+        WebhookId::Text(text) => text.parse().ok(),
     }
 }
 
