@@ -1,7 +1,7 @@
 //! Webhooks as durable, shared objects (feature `queue`): the
 //! [`WebhookStore`] with its rules, sealed secrets, rotation and health;
 //! the backends that persist it ([`MemoryWebhooks`] here, SQLite and
-//! Postgres in [`store`](crate::store)); and [`StoredSubscriptions`], the
+//! Postgres in `store` (features `sqlite`, `postgres`)); and [`StoredSubscriptions`], the
 //! cache a [`Dispatcher`](crate::transport::Dispatcher) reads it through.
 //!
 //! Every read and write is scoped to an [`Owner`], the account or tenant
