@@ -605,6 +605,140 @@ async fn redelivery_starts_a_finished_delivery_over<S: DeliveryStore + DeliveryA
     assert_eq!(store.open_deliveries().await.unwrap().len(), 3);
 }
 
+async fn redelivering_a_webhook_requeues_only_its_stopped_deliveries<
+    S: DeliveryStore + DeliveryAdmin,
+>(
+    store: &S,
+) {
+    let webhook = WebhookId::from(1);
+    let other = WebhookId::from(2);
+    let to_webhook = [webhook.clone()];
+    // Webhook 1: one exhausted, one succeeded, one in flight, two cancelled.
+    let exhausted = record("exhausted");
+    store.enqueue(&exhausted, &to_webhook).await.unwrap();
+    let gave_up = claim_one(store, "w").await;
+    store
+        .complete(
+            &gave_up,
+            &attempt(&gave_up, AttemptOutcome::Status(500), NextStep::GaveUp),
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue(&record("succeeded"), &to_webhook)
+        .await
+        .unwrap();
+    let delivered = claim_one(store, "w").await;
+    store
+        .complete(
+            &delivered,
+            &attempt(&delivered, AttemptOutcome::Status(204), NextStep::Succeeded),
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue(&record("in-flight"), &to_webhook)
+        .await
+        .unwrap();
+    let in_flight = claim_one(store, "w").await;
+    let waiting = [record("waiting-1"), record("waiting-2")];
+    for envelope in &waiting {
+        store.enqueue(envelope, &to_webhook).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .cancel_webhook(&webhook, SystemTime::now())
+            .await
+            .unwrap(),
+        2
+    );
+    // Webhook 2: one exhausted delivery, which must stay as it is.
+    store.enqueue(&record("other"), &[other]).await.unwrap();
+    let other_gave_up = claim_one(store, "w").await;
+    store
+        .complete(
+            &other_gave_up,
+            &attempt(
+                &other_gave_up,
+                AttemptOutcome::Status(500),
+                NextStep::GaveUp,
+            ),
+        )
+        .await
+        .unwrap();
+
+    let now = micros_after_epoch(1_800_000_000_000_000);
+    assert_eq!(
+        store.redeliver_webhook(&webhook, now).await.unwrap(),
+        3,
+        "the exhausted delivery and the two cancelled ones"
+    );
+    for key in std::iter::once(gave_up.key.clone()).chain(
+        waiting
+            .iter()
+            .map(|envelope| DeliveryKey::new(envelope.id.clone(), webhook.clone())),
+    ) {
+        let listed = store
+            .list_deliveries(&DeliveryQuery::for_delivery(&key))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1, "{key}");
+        assert_eq!(listed[0].state, DeliveryState::Pending, "{key}");
+        assert_eq!(listed[0].attempts, 0, "{key}: the attempt count restarts");
+        assert_eq!(listed[0].next_attempt_at, Some(now), "{key}: due at `now`");
+    }
+    assert_eq!(
+        state_of(store, &delivered.key).await,
+        Some(DeliveryState::Succeeded)
+    );
+    assert_eq!(
+        state_of(store, &in_flight.key).await,
+        Some(DeliveryState::InFlight)
+    );
+    assert_eq!(
+        state_of(store, &other_gave_up.key).await,
+        Some(DeliveryState::Exhausted),
+        "another webhook's deliveries are not touched"
+    );
+    assert_eq!(
+        store
+            .list_attempts(&DeliveryQuery::for_delivery(&gave_up.key))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the earlier attempt stays in the log"
+    );
+    assert_eq!(
+        store.redeliver_webhook(&webhook, now).await.unwrap(),
+        0,
+        "nothing is stopped any more"
+    );
+    assert_eq!(
+        store
+            .redeliver_webhook(&WebhookId::from("1"), now)
+            .await
+            .unwrap(),
+        0,
+        "the text id \"1\" is another webhook"
+    );
+
+    let again = store.claim(request("w", now, &[])).await.unwrap();
+    let mut claimed: Vec<DeliveryKey> = again.iter().map(|delivery| delivery.key.clone()).collect();
+    claimed.sort();
+    let mut expected = vec![
+        gave_up.key.clone(),
+        DeliveryKey::new(waiting[0].id.clone(), webhook.clone()),
+        DeliveryKey::new(waiting[1].id.clone(), webhook.clone()),
+    ];
+    expected.sort();
+    assert_eq!(
+        claimed, expected,
+        "the redelivered deliveries are claimed again"
+    );
+    assert!(again.iter().all(|delivery| delivery.attempts == 0));
+}
+
 async fn cancelling_a_webhook_leaves_attempts_in_flight_alone<S: DeliveryStore + DeliveryAdmin>(
     store: &S,
 ) {
@@ -766,6 +900,7 @@ macro_rules! contract {
             clause!(leases_are_renewed_recovered_and_released);
             clause!(listings_filter_and_page_newest_first);
             clause!(redelivery_starts_a_finished_delivery_over);
+            clause!(redelivering_a_webhook_requeues_only_its_stopped_deliveries);
             clause!(cancelling_a_webhook_leaves_attempts_in_flight_alone);
             clause!(purging_removes_old_succeeded_deliveries_and_lone_envelopes);
             clause!(metrics_count_states_and_the_oldest_due_age);

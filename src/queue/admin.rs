@@ -365,6 +365,41 @@ pub trait DeliveryAdmin: Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Queues again every stopped delivery to `webhook`, cancelled or
+    /// exhausted, due at `now`, as [`DeliveryAdmin::redeliver`] does for
+    /// one: its attempts are numbered from 1 again and the attempts made
+    /// before stay in the log. Returns how many. Succeeded and open
+    /// deliveries are left as they are.
+    ///
+    /// Use it after enabling a webhook again: the deliveries that were
+    /// waiting while it was disabled were cancelled
+    /// ([`DeliveryAdmin::cancel_webhook`]), and those that gave up while
+    /// its endpoint was down are exhausted; this sends them after all.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use titan_webhooks::queue::{DeliveryAdmin, DeliveryState, DeliveryStore, EnvelopeRecord, MemoryStore};
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let record = EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+    /// store.enqueue(&record, &[7.into()]).await?;
+    ///
+    /// // Webhook 7 is disabled: its waiting delivery is cancelled.
+    /// assert_eq!(store.cancel_webhook(&7.into(), SystemTime::now()).await?, 1);
+    /// // Enabled again: the cancelled delivery is queued once more.
+    /// assert_eq!(store.redeliver_webhook(&7.into(), SystemTime::now()).await?, 1);
+    /// assert_eq!(store.open_deliveries().await?[0].state, DeliveryState::Pending);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    fn redeliver_webhook(
+        &self,
+        webhook: &WebhookId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Cancels the deliveries to `webhook` that are waiting, pending or to
     /// retry, for a webhook that was disabled or deleted; returns how many.
     /// An attempt already in flight finishes and is recorded; the

@@ -652,6 +652,39 @@ impl DeliveryAdmin for MemoryStore {
         Ok(requeued)
     }
 
+    async fn redeliver_webhook(
+        &self,
+        webhook: &WebhookId,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let slots: Vec<usize> = state
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, row)| {
+                let row = row.as_ref()?;
+                (row.key.webhook_id == *webhook
+                    && matches!(
+                        row.state,
+                        DeliveryState::Exhausted | DeliveryState::Cancelled
+                    ))
+                .then_some(slot)
+            })
+            .collect();
+        let mut requeued = 0u64;
+        for slot in &slots {
+            if state.reopen(*slot, now) {
+                requeued = requeued.saturating_add(1);
+            }
+        }
+        // Collected in slot order; see `redeliver_exhausted`.
+        state
+            .finished
+            .retain(|slot| slots.binary_search(slot).is_err());
+        Ok(requeued)
+    }
+
     async fn cancel_webhook(
         &self,
         webhook: &WebhookId,

@@ -271,6 +271,25 @@ where
         self.announce_if_any(done.rows_affected()).await
     }
 
+    pub(super) async fn redeliver_webhook(
+        &self,
+        webhook: &WebhookId,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE titan_webhooks_deliveries
+                     SET state = 'pending', attempts = 0, next_attempt_at = $2,
+                         lease_token = lease_token + 1, updated_at = $2
+                     WHERE webhook_id = $1 AND state IN ('exhausted', 'cancelled')",
+        )
+        .bind(codec::webhook_column(webhook))
+        .bind(codec::micros(now)?)
+        .execute(self.0.pool())
+        .await
+        .map_err(codec::backend)?;
+        self.announce_if_any(done.rows_affected()).await
+    }
+
     pub(super) async fn cancel_webhook(
         &self,
         webhook: &WebhookId,

@@ -449,6 +449,14 @@ impl DeliveryAdmin for SqliteStore {
         Shared(self).redeliver_exhausted(finished, now).await
     }
 
+    async fn redeliver_webhook(
+        &self,
+        webhook: &WebhookId,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        Shared(self).redeliver_webhook(webhook, now).await
+    }
+
     async fn cancel_webhook(
         &self,
         webhook: &WebhookId,
