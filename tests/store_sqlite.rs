@@ -104,7 +104,7 @@ async fn the_schema_is_versioned_in_wal_mode_and_migrating_again_changes_nothing
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(store.pool())
         .await

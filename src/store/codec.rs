@@ -103,6 +103,7 @@ pub(crate) trait Columns {
     fn text(&self, column: &str) -> Result<String, StoreError>;
     fn text_or_null(&self, column: &str) -> Result<Option<String>, StoreError>;
     fn blob(&self, column: &str) -> Result<Vec<u8>, StoreError>;
+    fn blob_or_null(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn flag(&self, column: &str) -> Result<bool, StoreError>;
 }
 
@@ -132,6 +133,10 @@ where
     }
 
     fn blob(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        self.try_get(column).map_err(backend)
+    }
+
+    fn blob_or_null(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.try_get(column).map_err(backend)
     }
 

@@ -1,6 +1,8 @@
 //! Durable delivery stores: [`SqliteStore`] (feature `sqlite`), embedded in
 //! the process, and [`PostgresStore`] (feature `postgres`), shared by many
-//! sender processes.
+//! sender processes; and the webhooks beside them, [`SqliteWebhooks`] and
+//! [`PostgresWebhooks`], backends of a
+//! [`WebhookStore`](crate::webhooks::WebhookStore).
 //!
 //! Both keep the same tables, created by embedded migrations when the store
 //! opens (the applied versions are kept in `titan_webhooks_migrations`):
@@ -12,6 +14,15 @@
 //!   queued at most once per webhook, so enqueueing is idempotent;
 //! - `titan_webhooks_attempts`: every attempt as the observer saw it,
 //!   append-only.
+//! - `titan_webhooks_webhooks`: one row per webhook, its fields in plain
+//!   columns and its signing keys and custom headers only sealed
+//!   (`secret_sealed`, `previous_secret_sealed`, `headers_sealed`); a
+//!   deleted webhook stays as a tombstone with those wiped;
+//! - `titan_webhooks_webhook_revision`: one row counting changes to
+//!   webhooks, which every webhook write takes the next value of, so other
+//!   processes find what changed since they last looked;
+//! - `titan_webhooks_webhook_key_checks`: a known value sealed under each
+//!   sealing key that has written, so a wrong key is refused at once.
 //!
 //! A delivery is claimed under a lease that outlasts the request timeout,
 //! renewed while its attempt runs; the attempt and the delivery's next
@@ -31,8 +42,9 @@ mod postgres;
 mod shared;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod webhooks;
 
 #[cfg(feature = "postgres")]
-pub use postgres::{NOTIFY_CHANNEL, PostgresStore};
+pub use postgres::{NOTIFY_CHANNEL, PostgresStore, PostgresWebhooks, WEBHOOK_CHANGES_CHANNEL};
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, SqliteWebhooks};

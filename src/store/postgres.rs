@@ -3,6 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, Postgres};
@@ -11,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::{RowsAffected, Shared, SqlStore};
+use super::webhooks::{SqlWebhooks, WebhookSql};
 use crate::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
     DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, OpenDelivery,
@@ -18,16 +20,29 @@ use crate::queue::{
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
+use crate::webhooks::{HealthUpdate, RowChange, RowFilter, WebhookBackend, WebhookRow};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "deliveries",
-    include_str!("migrations/postgres/0001_deliveries.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "deliveries",
+        include_str!("migrations/postgres/0001_deliveries.sql"),
+    ),
+    (
+        2,
+        "webhooks",
+        include_str!("migrations/postgres/0002_webhooks.sql"),
+    ),
+];
 
 /// The channel on which the store announces queued work with `NOTIFY`, so
 /// idle dispatchers in other processes claim it at once.
 pub const NOTIFY_CHANNEL: &str = "titan_webhooks_deliveries";
+
+/// The channel on which [`PostgresWebhooks`] announces every change to a
+/// webhook with `NOTIFY`, when its transaction commits, so that other
+/// processes' caches look at once. The payload is the change's revision.
+pub const WEBHOOK_CHANGES_CHANNEL: &str = "titan_webhooks_webhook_changes";
 
 /// How many connections [`PostgresStore::connect`] opens at most, one of
 /// them held by the `LISTEN` task.
@@ -55,7 +70,8 @@ const LISTEN_RETRY: Duration = Duration::from_secs(1);
 ///   statement that also releases the lease.
 ///
 /// Create it inside a tokio runtime: it starts a task that listens for
-/// notifications until the last clone of the store is dropped.
+/// notifications until the last clone of the store, and of the
+/// [`PostgresWebhooks`] it hands out, is dropped.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -74,10 +90,12 @@ const LISTEN_RETRY: Duration = Duration::from_secs(1);
 pub struct PostgresStore {
     pool: PgPool,
     queued: Arc<Notify>,
-    _listener: Arc<Listening>,
+    webhook_changes: Arc<AtomicU64>,
+    listener: Arc<Listening>,
 }
 
-/// Stops the listening task with the last clone of the store.
+/// Stops the listening task with the last clone of the store or of the
+/// webhooks that share it.
 struct Listening(JoinHandle<()>);
 
 impl Drop for Listening {
@@ -124,15 +142,44 @@ impl PostgresStore {
     /// listener cannot connect.
     pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
         codec::migrate(MIGRATIONS, &pool).await?;
-        let mut listener = PgListener::connect_with(&pool).await.map_err(backend)?;
-        listener.listen(NOTIFY_CHANNEL).await.map_err(backend)?;
-        let queued = Arc::new(Notify::new());
-        let task = tokio::spawn(listen(listener, Arc::clone(&queued)));
+        let woken = Woken::default();
+        let listener = Listening::start(
+            &pool,
+            &[NOTIFY_CHANNEL, WEBHOOK_CHANGES_CHANNEL],
+            woken.clone(),
+        )
+        .await?;
         Ok(Self {
             pool,
-            queued,
-            _listener: Arc::new(Listening(task)),
+            queued: woken.queued,
+            webhook_changes: woken.webhook_changes,
+            listener: Arc::new(listener),
         })
+    }
+
+    /// The webhooks kept in the same database as the queue, for a
+    /// [`WebhookStore`](crate::webhooks::WebhookStore). Their tables were
+    /// created when the store opened, and they share its listener, so
+    /// they hold no connection of their own.
+    ///
+    /// ```no_run
+    /// use titan_webhooks::store::PostgresStore;
+    /// use titan_webhooks::webhooks::{Keyring, SealingKey, WebhookStore};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let queue = PostgresStore::connect("postgres://webhooks@db.internal/app").await?;
+    /// let key = SealingKey::from_env("TITAN_WEBHOOKS_SEALING_KEY")?;
+    /// let webhooks = WebhookStore::builder(queue.webhooks(), Keyring::new(key)).open().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn webhooks(&self) -> PostgresWebhooks {
+        PostgresWebhooks {
+            pool: self.pool.clone(),
+            changes: Arc::clone(&self.webhook_changes),
+            _listener: Arc::clone(&self.listener),
+        }
     }
 
     /// The pool the store uses.
@@ -199,17 +246,53 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
     }
 }
 
-/// Wakes idle dispatchers on every notification, and after the listener
-/// reconnected, since notifications sent meanwhile are lost.
-async fn listen(mut listener: PgListener, queued: Arc<Notify>) {
+/// What the listening task tells the rest of the process.
+#[derive(Clone, Default)]
+struct Woken {
+    /// Wakes idle dispatchers: deliveries were queued.
+    queued: Arc<Notify>,
+    /// Counts changes to webhooks, for their caches to compare.
+    webhook_changes: Arc<AtomicU64>,
+}
+
+impl Woken {
+    /// After the listener lost its connection: notifications sent meanwhile
+    /// are lost, so everyone looks.
+    fn everyone(&self) {
+        self.queued.notify_waiters();
+        self.webhook_changes.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl Listening {
+    /// Listens on `channels` with a connection of `pool`, in a task that
+    /// ends when the returned value is dropped.
+    async fn start(pool: &PgPool, channels: &[&str], woken: Woken) -> Result<Self, StoreError> {
+        let mut listener = PgListener::connect_with(pool).await.map_err(backend)?;
+        listener
+            .listen_all(channels.iter().copied())
+            .await
+            .map_err(backend)?;
+        Ok(Self(tokio::spawn(listen(listener, woken))))
+    }
+}
+
+/// Wakes idle dispatchers on every notification of queued work, counts
+/// every change to a webhook, and does both after the listener
+/// reconnected.
+async fn listen(mut listener: PgListener, woken: Woken) {
     loop {
         match listener.try_recv().await {
-            Ok(Some(_)) | Ok(None) => queued.notify_waiters(),
+            Ok(Some(notification)) if notification.channel() == WEBHOOK_CHANGES_CHANNEL => {
+                woken.webhook_changes.fetch_add(1, Ordering::AcqRel);
+            }
+            Ok(Some(_)) => woken.queued.notify_waiters(),
+            Ok(None) => woken.everyone(),
             Err(sqlx::Error::PoolClosed) => return,
             Err(err) => {
-                tracing::warn!(error = %backend(err), "listening for queued deliveries failed");
+                tracing::warn!(error = %backend(err), "listening for notifications failed");
                 tokio::time::sleep(LISTEN_RETRY).await;
-                queued.notify_waiters();
+                woken.everyone();
             }
         }
     }
@@ -486,5 +569,193 @@ impl DeliveryAdmin for PostgresStore {
 
     async fn metrics(&self, now: SystemTime) -> Result<QueueMetrics, StoreError> {
         Shared(self).metrics(now).await
+    }
+}
+
+/// Webhooks in Postgres, for a
+/// [`WebhookStore`](crate::webhooks::WebhookStore) shared by sender
+/// processes on many machines: usually in the database of a
+/// [`PostgresStore`], from [`PostgresStore::webhooks`], so a webhook and
+/// its deliveries live in one database.
+///
+/// - The table `titan_webhooks_webhooks` keeps a webhook's fields in plain
+///   columns and its signing keys and custom headers only sealed, in
+///   `secret_sealed`, `previous_secret_sealed` and `headers_sealed`.
+/// - Every write runs in one transaction that first takes the next value of
+///   a revision counter, whose row lock makes revisions commit in order:
+///   a process that read revision `r` learns every later change from
+///   [`WebhookBackend::changes_since`]. A deleted webhook stays as a
+///   tombstone with its sealed columns wiped.
+/// - Every write also sends a `NOTIFY` on [`WEBHOOK_CHANGES_CHANNEL`] when
+///   it commits. A listening task counts them in
+///   [`WebhookBackend::notifications`], and counts once more after it
+///   reconnects, so caches in other processes look at once instead of at
+///   their next poll. The task ends with the last clone.
+///
+/// Create it inside a tokio runtime.
+///
+/// ```no_run
+/// use titan_webhooks::store::PostgresStore;
+/// use titan_webhooks::subscription::CreateWebhook;
+/// use titan_webhooks::webhooks::{Flavour, Keyring, Owner, SealingKey, WebhookStore};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let queue = PostgresStore::connect("postgres://webhooks@db.internal/app").await?;
+/// let key = SealingKey::from_env("TITAN_WEBHOOKS_SEALING_KEY")?;
+/// let store = WebhookStore::builder(queue.webhooks(), Keyring::new(key)).open().await?;
+/// let owner = Owner::new("acct_1")?;
+/// let created = store.create(&owner, &Flavour::titan(), CreateWebhook::new("https://example.com/hook")).await?;
+/// println!("shown once: {}", created.hmac_key().expose());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PostgresWebhooks {
+    pool: PgPool,
+    changes: Arc<AtomicU64>,
+    _listener: Arc<Listening>,
+}
+
+impl fmt::Debug for PostgresWebhooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The pool's options hold the password, so they are not shown.
+        f.debug_struct("PostgresWebhooks")
+            .field("connections", &self.pool.size())
+            .field("notifications", &self.changes.load(Ordering::Acquire))
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresWebhooks {
+    /// Webhooks on a pool you configured, without a queue. Brings the
+    /// tables up to date, the queue's included, as
+    /// [`PostgresStore::from_pool`] does, and keeps one connection of the
+    /// pool for `LISTEN`.
+    ///
+    /// ```no_run
+    /// use titan_webhooks::store::PostgresWebhooks;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::postgres::PgPoolOptions::new()
+    ///     .max_connections(5)
+    ///     .connect("postgres://webhooks@db.internal/app")
+    ///     .await?;
+    /// let webhooks = PostgresWebhooks::from_pool(pool).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the tables cannot be migrated or the
+    /// listener cannot connect.
+    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
+        codec::migrate(MIGRATIONS, &pool).await?;
+        let woken = Woken::default();
+        let listener = Listening::start(&pool, &[WEBHOOK_CHANGES_CHANNEL], woken.clone()).await?;
+        Ok(Self {
+            pool,
+            changes: woken.webhook_changes,
+            _listener: Arc::new(listener),
+        })
+    }
+
+    /// The pool the webhooks are kept through.
+    ///
+    /// ```no_run
+    /// # async fn run(queue: titan_webhooks::store::PostgresStore) -> Result<(), sqlx::Error> {
+    /// let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM titan_webhooks_webhooks WHERE NOT deleted")
+    ///     .fetch_one(queue.webhooks().pool())
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl WebhookSql for PostgresWebhooks {
+    type Db = Postgres;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(backend)
+    }
+
+    async fn announce_change(
+        &self,
+        connection: &mut PgConnection,
+        revision: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(WEBHOOK_CHANGES_CHANNEL)
+            .bind(revision.to_string())
+            .execute(connection)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl WebhookBackend for PostgresWebhooks {
+    async fn insert(&self, row: WebhookRow) -> Result<WebhookRow, StoreError> {
+        SqlWebhooks(self).insert(row).await
+    }
+
+    async fn fetch(&self, id: u64) -> Result<Option<WebhookRow>, StoreError> {
+        SqlWebhooks(self).fetch(id).await
+    }
+
+    async fn list(
+        &self,
+        owner: &str,
+        filter: &RowFilter<'_>,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        SqlWebhooks(self).list(owner, filter).await
+    }
+
+    async fn replace(&self, row: &WebhookRow) -> Result<Option<WebhookRow>, StoreError> {
+        SqlWebhooks(self).replace(row).await
+    }
+
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
+        SqlWebhooks(self).delete(owner, id).await
+    }
+
+    async fn update_health(
+        &self,
+        id: u64,
+        update: HealthUpdate,
+    ) -> Result<Option<WebhookRow>, StoreError> {
+        SqlWebhooks(self).update_health(id, update).await
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        SqlWebhooks(self).revision().await
+    }
+
+    async fn changes_since(&self, revision: u64) -> Result<Vec<RowChange>, StoreError> {
+        SqlWebhooks(self).changes_since(revision).await
+    }
+
+    async fn purge_expired_secrets(&self, now: SystemTime) -> Result<u64, StoreError> {
+        SqlWebhooks(self).purge_expired_secrets(now).await
+    }
+
+    async fn key_checks(&self) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+        SqlWebhooks(self).key_checks().await
+    }
+
+    async fn add_key_check(&self, key_id: u32, sealed: Vec<u8>) -> Result<(), StoreError> {
+        SqlWebhooks(self).add_key_check(key_id, &sealed).await
+    }
+
+    fn notifications(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
     }
 }

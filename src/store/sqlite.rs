@@ -12,6 +12,7 @@ use sqlx::sqlite::{
 
 use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::{RowsAffected, Shared, SqlStore};
+use super::webhooks::{SqlWebhooks, WebhookSql};
 use crate::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
     DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, OpenDelivery,
@@ -19,12 +20,20 @@ use crate::queue::{
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
+use crate::webhooks::{HealthUpdate, RowChange, RowFilter, WebhookBackend, WebhookRow};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "deliveries",
-    include_str!("migrations/sqlite/0001_deliveries.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "deliveries",
+        include_str!("migrations/sqlite/0001_deliveries.sql"),
+    ),
+    (
+        2,
+        "webhooks",
+        include_str!("migrations/sqlite/0002_webhooks.sql"),
+    ),
+];
 
 /// How long a statement waits for another connection's write to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -150,6 +159,30 @@ impl SqliteStore {
     #[must_use]
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The webhooks kept in the same file as the queue, for a
+    /// [`WebhookStore`](crate::webhooks::WebhookStore). Their tables were
+    /// created when the store opened.
+    ///
+    /// ```
+    /// use titan_webhooks::store::SqliteStore;
+    /// use titan_webhooks::webhooks::{Keyring, SealingKey, WebhookStore};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// let queue = SqliteStore::open(dir.path().join("webhooks.db")).await?;
+    /// let webhooks = WebhookStore::builder(queue.webhooks(), Keyring::new(SealingKey::generate(1)?))
+    ///     .open()
+    ///     .await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn webhooks(&self) -> SqliteWebhooks {
+        SqliteWebhooks {
+            pool: self.pool.clone(),
+        }
     }
 
     /// Queues `prepared` inside your transaction on `connection`: the
@@ -504,4 +537,172 @@ async fn release(
     .await
     .map_err(backend)?;
     held.ok_or(StoreError::LeaseLost)
+}
+
+/// Webhooks in a SQLite file, for a
+/// [`WebhookStore`](crate::webhooks::WebhookStore): usually the file of a
+/// [`SqliteStore`], from [`SqliteStore::webhooks`], so a webhook and its
+/// deliveries live in one database.
+///
+/// The table `titan_webhooks_webhooks` keeps a webhook's fields in plain
+/// columns and its signing keys and custom headers only sealed, in
+/// `secret_sealed`, `previous_secret_sealed` and `headers_sealed`. Every
+/// write takes the next value of one revision counter in its transaction,
+/// so processes on the same file learn of each other's changes from
+/// [`WebhookBackend::changes_since`]; a deleted webhook stays as a
+/// tombstone with its sealed columns wiped. There is no notification
+/// between processes: their caches compare the revision.
+///
+/// ```
+/// use titan_webhooks::store::SqliteStore;
+/// use titan_webhooks::subscription::CreateWebhook;
+/// use titan_webhooks::webhooks::{Flavour, Keyring, Owner, SealingKey, WebhookStore};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let dir = tempfile::tempdir()?;
+/// let queue = SqliteStore::open(dir.path().join("webhooks.db")).await?;
+/// let store = WebhookStore::builder(queue.webhooks(), Keyring::new(SealingKey::generate(1)?))
+///     .open()
+///     .await?;
+/// let owner = Owner::new("acct_1")?;
+/// let created = store.create(&owner, &Flavour::titan(), CreateWebhook::new("https://example.com/hook")).await?;
+/// assert!(store.get(&owner, created.webhook().id()).await?.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct SqliteWebhooks {
+    pool: SqlitePool,
+}
+
+impl fmt::Debug for SqliteWebhooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteWebhooks")
+            .field("connections", &self.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteWebhooks {
+    /// Webhooks on a pool you configured, without a queue. Brings the
+    /// tables up to date, the queue's included, as
+    /// [`SqliteStore::from_pool`] does; they are all named
+    /// `titan_webhooks_*`.
+    ///
+    /// ```
+    /// use titan_webhooks::store::{SqliteStore, SqliteWebhooks};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// let options = SqliteStore::connect_options(dir.path().join("app.db"));
+    /// let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    /// let webhooks = SqliteWebhooks::from_pool(pool).await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the tables cannot be migrated.
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
+        codec::migrate(MIGRATIONS, &pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The pool the webhooks are kept through.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// let queue = titan_webhooks::store::SqliteStore::open(dir.path().join("webhooks.db")).await?;
+    /// let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM titan_webhooks_webhooks")
+    ///     .fetch_one(queue.webhooks().pool())
+    ///     .await?;
+    /// assert_eq!(count, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+impl WebhookSql for SqliteWebhooks {
+    type Db = Sqlite;
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)
+    }
+
+    /// Other processes on the same file compare the revision; there is no
+    /// one to tell.
+    async fn announce_change(
+        &self,
+        _connection: &mut SqliteConnection,
+        _revision: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl WebhookBackend for SqliteWebhooks {
+    async fn insert(&self, row: WebhookRow) -> Result<WebhookRow, StoreError> {
+        SqlWebhooks(self).insert(row).await
+    }
+
+    async fn fetch(&self, id: u64) -> Result<Option<WebhookRow>, StoreError> {
+        SqlWebhooks(self).fetch(id).await
+    }
+
+    async fn list(
+        &self,
+        owner: &str,
+        filter: &RowFilter<'_>,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        SqlWebhooks(self).list(owner, filter).await
+    }
+
+    async fn replace(&self, row: &WebhookRow) -> Result<Option<WebhookRow>, StoreError> {
+        SqlWebhooks(self).replace(row).await
+    }
+
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
+        SqlWebhooks(self).delete(owner, id).await
+    }
+
+    async fn update_health(
+        &self,
+        id: u64,
+        update: HealthUpdate,
+    ) -> Result<Option<WebhookRow>, StoreError> {
+        SqlWebhooks(self).update_health(id, update).await
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        SqlWebhooks(self).revision().await
+    }
+
+    async fn changes_since(&self, revision: u64) -> Result<Vec<RowChange>, StoreError> {
+        SqlWebhooks(self).changes_since(revision).await
+    }
+
+    async fn purge_expired_secrets(&self, now: SystemTime) -> Result<u64, StoreError> {
+        SqlWebhooks(self).purge_expired_secrets(now).await
+    }
+
+    async fn key_checks(&self) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+        SqlWebhooks(self).key_checks().await
+    }
+
+    async fn add_key_check(&self, key_id: u32, sealed: Vec<u8>) -> Result<(), StoreError> {
+        SqlWebhooks(self).add_key_check(key_id, &sealed).await
+    }
 }
