@@ -312,11 +312,11 @@ impl<B: WebhookBackend> Demo<B> {
         })
     }
 
-    fn dispatcher<S: DeliveryStore>(
+    fn dispatcher<S: DeliveryStore, C: WebhookBackend>(
         &self,
-        webhooks: &WebhookStore<B>,
+        webhooks: &WebhookStore<C>,
         store: S,
-    ) -> Result<Dispatcher<S, StoredSubscriptions<B>>, DispatchError> {
+    ) -> Result<Dispatcher<S, StoredSubscriptions<C>>, DispatchError> {
         let subscriptions = Arc::new(webhooks.subscriptions(HealthPolicy::default()));
         Dispatcher::builder(store, subscriptions)
             .guard(local_guard())
@@ -326,9 +326,9 @@ impl<B: WebhookBackend> Demo<B> {
 
     /// Dispatches `envelope` to the customer's webhooks that want it, and
     /// says how many.
-    async fn dispatch<S: DeliveryStore, D: Deliverable>(
+    async fn dispatch<S: DeliveryStore, C: WebhookBackend, D: Deliverable>(
         &self,
-        dispatcher: &Dispatcher<S, StoredSubscriptions<B>>,
+        dispatcher: &Dispatcher<S, StoredSubscriptions<C>>,
         envelope: &D,
     ) -> Result<usize, DispatchError> {
         let dispatched = dispatcher.dispatch_for(&self.owner, envelope).await?;

@@ -92,12 +92,14 @@ fn run_process(test: &str, env: &[(&str, &str)]) -> Vec<String> {
     lines
 }
 
-/// The value of the `name=value` line a child printed.
+/// The value of the `name=value` a child printed. libtest may print its
+/// own words on the same line, so it is looked for word by word.
 fn printed<'a>(lines: &'a [String], name: &str) -> &'a str {
     let prefix = format!("{name}=");
     lines
         .iter()
-        .find_map(|line| line.strip_prefix(&prefix))
+        .flat_map(|line| line.split_whitespace())
+        .find_map(|word| word.strip_prefix(&prefix))
         .unwrap_or_else(|| panic!("the child printed no {name}: {lines:?}"))
 }
 
