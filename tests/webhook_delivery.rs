@@ -405,11 +405,16 @@ async fn gone_disables_the_webhook_and_its_waiting_deliveries_stay_redeliverable
     let redelivered = h
         .dispatcher
         .store()
-        .redeliver(&DeliveryKey::new(second.id(), id.clone()), now)
+        .redeliver_webhook(&id, now)
         .await
         .unwrap();
-    assert!(redelivered);
+    assert_eq!(
+        redelivered, 2,
+        "the delivery that met 410 and the one cancelled"
+    );
     h.dispatcher.wake();
+    h.wait_for_state(first.id(), &id, DeliveryState::Succeeded)
+        .await;
     h.wait_for_state(second.id(), &id, DeliveryState::Succeeded)
         .await;
     running.shutdown(Duration::from_secs(1)).await.unwrap();
