@@ -11,6 +11,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use support::webhooks::create_webhook;
 use titan_webhooks::clock::ManualClock;
 use titan_webhooks::queue::{Lookup, SubscriptionSource};
 use titan_webhooks::retry::{Backoff, RetryPolicy};
@@ -223,17 +224,13 @@ async fn lists_page_newest_first_and_filter_by_enabled_and_catalog<B: WebhookBac
             .await
             .unwrap();
     }
-    let eventium = store
-        .create(
-            &a,
-            &Flavour::eventium(),
-            CreateWebhook::new("https://example.com/a/eventium"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let eventium = create_webhook(
+        &store,
+        &a,
+        &Flavour::eventium(),
+        "https://example.com/a/eventium",
+    )
+    .await;
     mine.push(eventium.clone());
     let mut disable = UpdateWebhook::default();
     disable.enabled = Some(false);
@@ -438,17 +435,7 @@ async fn updates_change_only_the_fields_given<B: WebhookBackend + Clone>(backend
 async fn another_owner_can_neither_see_nor_change_a_webhook<B: WebhookBackend + Clone>(backend: B) {
     let store = open(backend.clone()).await;
     let (mine, theirs) = (owner("acct_mine"), owner("acct_theirs"));
-    let id = store
-        .create(
-            &mine,
-            &Flavour::eventium(),
-            CreateWebhook::new("https://example.com/"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let id = create_webhook(&store, &mine, &Flavour::eventium(), "https://example.com/").await;
     let before = store.get(&mine, &id).await.unwrap().unwrap();
     let revision = backend.revision().await.unwrap();
 
@@ -588,17 +575,7 @@ async fn a_wrong_application_key_is_refused_when_the_store_opens<B: WebhookBacke
 ) {
     let store = open(backend.clone()).await;
     let acct = owner("acct_1");
-    let id = store
-        .create(
-            &acct,
-            &Flavour::titan(),
-            CreateWebhook::new("https://example.com/"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let id = create_webhook(&store, &acct, &Flavour::titan(), "https://example.com/").await;
 
     let wrong = WebhookStore::builder(
         backend.clone(),
@@ -640,17 +617,7 @@ async fn revisions_report_creates_updates_and_deletes<B: WebhookBackend + Clone>
     let acct = owner("acct_1");
     let start = backend.revision().await.unwrap();
 
-    let a = store
-        .create(
-            &acct,
-            &Flavour::titan(),
-            CreateWebhook::new("https://example.com/a"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let a = create_webhook(&store, &acct, &Flavour::titan(), "https://example.com/a").await;
     let after_a = backend.revision().await.unwrap();
     assert!(after_a > start);
     let changes = backend.changes_since(start).await.unwrap();
@@ -664,17 +631,7 @@ async fn revisions_report_creates_updates_and_deletes<B: WebhookBackend + Clone>
         (number(&a), "acct_1", after_a)
     );
 
-    let b = store
-        .create(
-            &acct,
-            &Flavour::titan(),
-            CreateWebhook::new("https://example.com/b"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let b = create_webhook(&store, &acct, &Flavour::titan(), "https://example.com/b").await;
     let after_b = backend.revision().await.unwrap();
     let mut change = UpdateWebhook::default();
     change.label = Some(Some("changed".into()));
@@ -758,17 +715,7 @@ async fn revisions_report_creates_updates_and_deletes<B: WebhookBackend + Clone>
 async fn each_health_update_is_applied_as_specified<B: WebhookBackend + Clone>(backend: B) {
     let store = open(backend.clone()).await;
     let acct = owner("acct_1");
-    let id = store
-        .create(
-            &acct,
-            &Flavour::titan(),
-            CreateWebhook::new("https://example.com/"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let id = create_webhook(&store, &acct, &Flavour::titan(), "https://example.com/").await;
     let id = number(&id);
     let (t1, t2, t3) = (at(1_800_000_000), at(1_800_000_060), at(1_800_000_120));
     let apply = async |update: HealthUpdate| {

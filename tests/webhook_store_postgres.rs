@@ -18,26 +18,16 @@ use std::time::Duration;
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use support::postgres::TestDatabase;
-use titan_webhooks::Secret;
+use support::webhooks::{assert_only_sealed, create_webhook, store_sentinels};
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::store::{PostgresStore, PostgresWebhooks, WEBHOOK_CHANGES_CHANNEL};
-use titan_webhooks::subscription::{
-    CreateWebhook, CustomHeader, HmacKey, UpdateWebhook, WebhookId,
-};
+use titan_webhooks::subscription::{CreateWebhook, UpdateWebhook, WebhookId};
 use titan_webhooks::webhooks::{
     Flavour, Keyring, Owner, SealingKey, WebhookBackend, WebhookQuery, WebhookStore,
     WebhookStoreError,
 };
 
 const KEY: [u8; 32] = [5; 32];
-const HMAC_KEY: &str = "hk_SENTINEL_KEY_4242_kept_only_sealed";
-const HEADER_VALUE: &str = "Bearer tok_SENTINEL_123";
-/// Raw key bytes of a `whsec_` key, which the stored form must not hold
-/// either, encoded or not.
-const RAW_KEY: &[u8] = b"SENTINEL_RAW_KEY_BYTES_0123456789";
-/// Stored in the clear, so the scan below must find it: proof it reads
-/// what is stored.
-const LABEL: &str = "label_CANARY_stored_in_the_clear";
 /// How long a notification may take before a test fails.
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -57,12 +47,6 @@ fn number(id: &WebhookId) -> u64 {
         WebhookId::Number(number) => *number,
         WebhookId::Text(text) => panic!("{text}"),
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 /// Waits until `done` holds, polling; fails the test after [`PATIENCE`].
@@ -123,74 +107,8 @@ async fn keys_and_header_values_are_stored_only_sealed() {
     let database = TestDatabase::create().await;
     let queue = PostgresStore::connect(database.url()).await.unwrap();
     let store = open(queue.webhooks()).await;
-    let acct = owner();
-
-    let mut request = CreateWebhook::new("https://example.com/hook");
-    request.hmac_key = Some(HmacKey::new(HMAC_KEY));
-    request.headers = Some(vec![CustomHeader::new("Authorization", HEADER_VALUE)]);
-    request.label = Some(LABEL.into());
-    // Eventium's header carries two signatures, so a rotation keeps the
-    // old key, sealed, for its grace period.
-    let eventium = store
-        .create(&acct, &Flavour::eventium(), request)
-        .await
-        .unwrap();
-    let rotated = store
-        .rotate_secret(&acct, eventium.webhook().id(), Duration::from_secs(3600))
-        .await
-        .unwrap();
-    let whsec = Secret::from_bytes(RAW_KEY).unwrap().to_whsec();
-    let mut request = CreateWebhook::new("https://example.com/titanx");
-    request.hmac_key = Some(HmacKey::new(whsec.as_str()));
-    store
-        .create(&acct, &Flavour::titanx(), request)
-        .await
-        .unwrap();
-
-    let cells = every_cell(queue.pool()).await;
-    let tables: HashSet<&str> = cells.iter().map(|(table, _, _)| table.as_str()).collect();
-    for table in [
-        "titan_webhooks_webhooks",
-        "titan_webhooks_webhook_key_checks",
-        "titan_webhooks_webhook_revision",
-    ] {
-        assert!(tables.contains(table), "{table} was read: {tables:?}");
-    }
-    assert!(
-        cells
-            .iter()
-            .any(|(table, column, value)| table == "titan_webhooks_webhooks"
-                && column == "label"
-                && contains(value, LABEL.as_bytes())),
-        "the scan reads stored text"
-    );
-    for sealed in ["secret_sealed", "previous_secret_sealed", "headers_sealed"] {
-        assert!(
-            cells
-                .iter()
-                .any(|(_, column, value)| column == sealed && value.len() > 40),
-            "{sealed} holds a sealed value"
-        );
-    }
-    let secrets: [(&str, &[u8]); 6] = [
-        ("the hmacKey", HMAC_KEY.as_bytes()),
-        ("the header value", HEADER_VALUE.as_bytes()),
-        ("the header's token", b"tok_SENTINEL_123"),
-        ("the rotated key", rotated.hmac_key().expose().as_bytes()),
-        ("the whsec_ key", whsec.as_bytes()),
-        ("the whsec_ key's bytes", RAW_KEY),
-    ];
-    for (what, secret) in secrets {
-        let found: Vec<(&str, &str)> = cells
-            .iter()
-            .filter(|(_, _, value)| contains(value, secret))
-            .map(|(table, column, _)| (table.as_str(), column.as_str()))
-            .collect();
-        assert!(
-            found.is_empty(),
-            "{what} is stored in plaintext in {found:?}"
-        );
-    }
+    let secrets = store_sentinels(&store, &owner()).await;
+    assert_only_sealed(&every_cell(queue.pool()).await, &secrets);
 
     let byte_columns: Vec<String> = sqlx::query_scalar(
         "SELECT column_name::text FROM information_schema.columns
@@ -228,17 +146,7 @@ async fn a_damaged_row_is_an_error_naming_its_column_not_a_panic() {
     .enumerate()
     {
         let acct = Owner::new(format!("acct_{n}")).unwrap();
-        let id = store
-            .create(
-                &acct,
-                &Flavour::titan(),
-                CreateWebhook::new("https://example.com/"),
-            )
-            .await
-            .unwrap()
-            .webhook()
-            .id()
-            .clone();
+        let id = create_webhook(&store, &acct, &Flavour::titan(), "https://example.com/").await;
         sqlx::query(AssertSqlSafe(format!(
             "UPDATE titan_webhooks_webhooks SET {damage} WHERE id = {}",
             number(&id)
@@ -274,17 +182,7 @@ async fn another_process_sees_every_change_and_is_notified_of_it() {
 
     let start = there.revision().await.unwrap();
     let notified = there.notifications();
-    let id = a
-        .create(
-            &acct,
-            &Flavour::titan(),
-            CreateWebhook::new("https://example.com/"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let id = create_webhook(&a, &acct, &Flavour::titan(), "https://example.com/").await;
     eventually("the other process is notified of the create", async || {
         there.notifications() > notified
     })

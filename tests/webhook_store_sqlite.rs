@@ -6,32 +6,25 @@
 // network; here a panic is a failed test.
 #![allow(clippy::restriction, clippy::pedantic)]
 
+mod support;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use sqlx::sqlite::SqlitePool;
 use sqlx::{AssertSqlSafe, Column, Row};
+use support::webhooks::{LABEL, assert_only_sealed, contains, create_webhook, store_sentinels};
 use titan_webhooks::queue::{Lookup, StoreError, SubscriptionSource};
 use titan_webhooks::store::{SqliteStore, SqliteWebhooks};
-use titan_webhooks::subscription::{
-    CreateWebhook, CustomHeader, HmacKey, UpdateWebhook, WebhookId,
-};
+use titan_webhooks::subscription::{CreateWebhook, CustomHeader, UpdateWebhook, WebhookId};
 use titan_webhooks::webhooks::{
     Flavour, HealthPolicy, Keyring, Owner, SealingError, SealingKey, WebhookBackend, WebhookQuery,
     WebhookStore, WebhookStoreError,
 };
-use titan_webhooks::{Scheme, Secret, Verifier};
+use titan_webhooks::{Scheme, Verifier};
 
 const KEY: [u8; 32] = [3; 32];
-const HMAC_KEY: &str = "hk_SENTINEL_KEY_4242_kept_only_sealed";
-const HEADER_VALUE: &str = "Bearer tok_SENTINEL_123";
-/// Raw key bytes of a `whsec_` key, which the stored form must not hold
-/// either, encoded or not.
-const RAW_KEY: &[u8] = b"SENTINEL_RAW_KEY_BYTES_0123456789";
-/// Stored in the clear, so the scans below must find it: proof they read
-/// what is stored.
-const LABEL: &str = "label_CANARY_stored_in_the_clear";
 
 async fn open(backend: SqliteWebhooks) -> WebhookStore<SqliteWebhooks> {
     WebhookStore::builder(backend, Keyring::new(SealingKey::from_bytes(1, KEY)))
@@ -42,12 +35,6 @@ async fn open(backend: SqliteWebhooks) -> WebhookStore<SqliteWebhooks> {
 
 fn owner() -> Owner {
     Owner::new("acct_1").unwrap()
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 /// Every value of every column of every row of every table, as its bytes
@@ -94,75 +81,8 @@ async fn keys_and_header_values_are_stored_only_sealed() {
     let path = dir.path().join("webhooks.db");
     let queue = SqliteStore::open(&path).await.unwrap();
     let store = open(queue.webhooks()).await;
-    let acct = owner();
-
-    let mut request = CreateWebhook::new("https://example.com/hook");
-    request.hmac_key = Some(HmacKey::new(HMAC_KEY));
-    request.headers = Some(vec![CustomHeader::new("Authorization", HEADER_VALUE)]);
-    request.label = Some(LABEL.into());
-    // Eventium's header carries two signatures, so a rotation keeps the
-    // old key, sealed, for its grace period.
-    let eventium = store
-        .create(&acct, &Flavour::eventium(), request)
-        .await
-        .unwrap();
-    let rotated = store
-        .rotate_secret(&acct, eventium.webhook().id(), Duration::from_secs(3600))
-        .await
-        .unwrap();
-    let whsec = Secret::from_bytes(RAW_KEY).unwrap().to_whsec();
-    let mut request = CreateWebhook::new("https://example.com/titanx");
-    request.hmac_key = Some(HmacKey::new(whsec.as_str()));
-    store
-        .create(&acct, &Flavour::titanx(), request)
-        .await
-        .unwrap();
-
-    let secrets: [(&str, &[u8]); 6] = [
-        ("the hmacKey", HMAC_KEY.as_bytes()),
-        ("the header value", HEADER_VALUE.as_bytes()),
-        ("the header's token", b"tok_SENTINEL_123"),
-        ("the rotated key", rotated.hmac_key().expose().as_bytes()),
-        ("the whsec_ key", whsec.as_bytes()),
-        ("the whsec_ key's bytes", RAW_KEY),
-    ];
-
-    let cells = every_cell(queue.pool()).await;
-    let tables: HashSet<&str> = cells.iter().map(|(table, _, _)| table.as_str()).collect();
-    for table in [
-        "titan_webhooks_webhooks",
-        "titan_webhooks_webhook_key_checks",
-        "titan_webhooks_webhook_revision",
-    ] {
-        assert!(tables.contains(table), "{table} was read: {tables:?}");
-    }
-    assert!(
-        cells
-            .iter()
-            .any(|(table, column, value)| table == "titan_webhooks_webhooks"
-                && column == "label"
-                && contains(value, LABEL.as_bytes())),
-        "the scan reads stored text"
-    );
-    for sealed in ["secret_sealed", "previous_secret_sealed", "headers_sealed"] {
-        assert!(
-            cells
-                .iter()
-                .any(|(_, column, value)| column == sealed && value.len() > 40),
-            "{sealed} holds a sealed value"
-        );
-    }
-    for (what, secret) in secrets {
-        let found: Vec<(&str, &str)> = cells
-            .iter()
-            .filter(|(_, _, value)| contains(value, secret))
-            .map(|(table, column, _)| (table.as_str(), column.as_str()))
-            .collect();
-        assert!(
-            found.is_empty(),
-            "{what} is stored in plaintext in {found:?}"
-        );
-    }
+    let secrets = store_sentinels(&store, &owner()).await;
+    assert_only_sealed(&every_cell(queue.pool()).await, &secrets);
 
     // Only the sealed columns hold bytes, and they say so.
     let blobs: Vec<String> = sqlx::query_scalar(
@@ -183,7 +103,7 @@ async fn keys_and_header_values_are_stored_only_sealed() {
         contains(&bytes, LABEL.as_bytes()),
         "the file scan reads the file"
     );
-    for (what, secret) in secrets {
+    for (what, secret) in &secrets {
         assert!(!contains(&bytes, secret), "{what} is in the database file");
     }
 }
@@ -220,17 +140,7 @@ async fn a_damaged_row_is_an_error_naming_its_column_not_a_panic() {
     ];
     for (n, (damage, reason)) in damages.into_iter().enumerate() {
         let acct = Owner::new(format!("acct_{n}")).unwrap();
-        let id = store
-            .create(
-                &acct,
-                &Flavour::titan(),
-                CreateWebhook::new("https://example.com/"),
-            )
-            .await
-            .unwrap()
-            .webhook()
-            .id()
-            .clone();
+        let id = create_webhook(&store, &acct, &Flavour::titan(), "https://example.com/").await;
         let WebhookId::Number(number) = id else {
             panic!("{id}")
         };
@@ -276,17 +186,7 @@ async fn a_damaged_row_is_an_error_naming_its_column_not_a_panic() {
 
     // Sealed bytes that do not open are a sealing error.
     let acct = Owner::new("acct_sealed").unwrap();
-    let id = store
-        .create(
-            &acct,
-            &Flavour::titan(),
-            CreateWebhook::new("https://example.com/"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let id = create_webhook(&store, &acct, &Flavour::titan(), "https://example.com/").await;
     sqlx::query("UPDATE titan_webhooks_webhooks SET headers_sealed = X'01', secret_sealed = X'' WHERE owner = 'acct_sealed'")
         .execute(queue.pool())
         .await
@@ -332,17 +232,8 @@ async fn webhooks_and_their_revision_survive_reopening_the_file() {
             .rotate_secret(&acct, &id, Duration::from_secs(3600))
             .await
             .unwrap();
-        let deleted = store
-            .create(
-                &acct,
-                &Flavour::titan(),
-                CreateWebhook::new("https://example.com/gone"),
-            )
-            .await
-            .unwrap()
-            .webhook()
-            .id()
-            .clone();
+        let deleted =
+            create_webhook(&store, &acct, &Flavour::titan(), "https://example.com/gone").await;
         assert!(store.delete(&acct, &deleted).await.unwrap());
         let stored = store.get(&acct, &id).await.unwrap().unwrap();
         let revision = queue.webhooks().revision().await.unwrap();
@@ -416,17 +307,7 @@ async fn two_pools_on_one_file_see_each_others_changes() {
     let acct = owner();
 
     let start = second.webhooks().revision().await.unwrap();
-    let id = a
-        .create(
-            &acct,
-            &Flavour::titan(),
-            CreateWebhook::new("https://example.com/"),
-        )
-        .await
-        .unwrap()
-        .webhook()
-        .id()
-        .clone();
+    let id = create_webhook(&a, &acct, &Flavour::titan(), "https://example.com/").await;
     let after_create = second.webhooks().revision().await.unwrap();
     assert!(after_create > start);
     let changes = second.webhooks().changes_since(start).await.unwrap();

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "queue")]
+pub mod webhooks;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
