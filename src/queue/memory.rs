@@ -312,6 +312,27 @@ impl State {
         reopened
     }
 
+    /// Queues again every finished row `wanted` picks; returns how many.
+    fn reopen_where(&mut self, now: SystemTime, wanted: impl Fn(&Row) -> bool) -> u64 {
+        let slots: Vec<usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, row)| row.as_ref().filter(|row| wanted(row)).map(|_| slot))
+            .collect();
+        let mut requeued = 0u64;
+        for slot in &slots {
+            if self.reopen(*slot, now) {
+                requeued = requeued.saturating_add(1);
+            }
+        }
+        // Once for all of them, not once per delivery: collected in slot
+        // order, so each lookup is a binary search.
+        self.finished
+            .retain(|slot| slots.binary_search(slot).is_err());
+        requeued
+    }
+
     /// Queues a finished slot again, leaving it listed among the finished
     /// ones: the caller takes it off that list.
     fn reopen(&mut self, slot: usize, now: SystemTime) -> bool {
@@ -627,29 +648,9 @@ impl DeliveryAdmin for MemoryStore {
         finished: Range<SystemTime>,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
-        let mut state = self.lock();
-        let slots: Vec<usize> = state
-            .rows
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, row)| {
-                let row = row.as_ref()?;
-                (row.state == DeliveryState::Exhausted && finished.contains(&row.updated_at))
-                    .then_some(slot)
-            })
-            .collect();
-        let mut requeued = 0u64;
-        for slot in &slots {
-            if state.reopen(*slot, now) {
-                requeued = requeued.saturating_add(1);
-            }
-        }
-        // Once for all of them, not once per delivery: collected in slot
-        // order, so each lookup is a binary search.
-        state
-            .finished
-            .retain(|slot| slots.binary_search(slot).is_err());
-        Ok(requeued)
+        Ok(self.lock().reopen_where(now, |row| {
+            row.state == DeliveryState::Exhausted && finished.contains(&row.updated_at)
+        }))
     }
 
     async fn redeliver_webhook(
@@ -657,32 +658,13 @@ impl DeliveryAdmin for MemoryStore {
         webhook: &WebhookId,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
-        let mut state = self.lock();
-        let slots: Vec<usize> = state
-            .rows
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, row)| {
-                let row = row.as_ref()?;
-                (row.key.webhook_id == *webhook
-                    && matches!(
-                        row.state,
-                        DeliveryState::Exhausted | DeliveryState::Cancelled
-                    ))
-                .then_some(slot)
-            })
-            .collect();
-        let mut requeued = 0u64;
-        for slot in &slots {
-            if state.reopen(*slot, now) {
-                requeued = requeued.saturating_add(1);
-            }
-        }
-        // Collected in slot order; see `redeliver_exhausted`.
-        state
-            .finished
-            .retain(|slot| slots.binary_search(slot).is_err());
-        Ok(requeued)
+        Ok(self.lock().reopen_where(now, |row| {
+            row.key.webhook_id == *webhook
+                && matches!(
+                    row.state,
+                    DeliveryState::Exhausted | DeliveryState::Cancelled
+                )
+        }))
     }
 
     async fn cancel_webhook(
