@@ -178,6 +178,43 @@ fn envelope(session: &str) -> Envelope<serde_json::Value> {
 }
 
 #[tokio::test]
+async fn custom_headers_never_replace_or_repeat_signed_or_framing_headers() {
+    let h = Harness::new(|b| b).await;
+    // Valid under Titan's rules, then signed the Eventium way, as a
+    // webhook from elsewhere may be: its own headers must not go out.
+    let mut request = CreateWebhook::new(h.sink.url("/mixed"));
+    request.headers = Some(vec![
+        CustomHeader::new("X-TitanVX-Signature", "t=1,v1=forged"),
+        CustomHeader::new("X-App-ID", "my-app"),
+    ]);
+    let (webhook, secret) = WebhookRules::new(local_guard())
+        .create(1.into(), request)
+        .unwrap()
+        .into_parts();
+    h.registry.upsert(
+        Subscription::new(webhook, Scheme::eventium(), secret.clone_secret())
+            .with_schedule(quick(0)),
+    );
+    let running = h.dispatcher.start();
+    h.dispatcher.dispatch(&envelope("default")).await.unwrap();
+    h.sink.wait_for("/mixed", 1).await;
+    running.shutdown(Duration::from_secs(1)).await.unwrap();
+
+    let request = &h.sink.received_on("/mixed")[0];
+    let signatures: Vec<_> = request
+        .headers
+        .get_all("x-titanvx-signature")
+        .iter()
+        .collect();
+    assert_eq!(signatures.len(), 1, "{signatures:?}");
+    assert!(!signatures[0].to_str().unwrap().contains("forged"));
+    assert_eq!(request.headers["x-app-id"], "my-app");
+    Verifier::new(Scheme::eventium(), secret)
+        .verify(&request.headers, &request.body)
+        .unwrap();
+}
+
+#[tokio::test]
 async fn a_delivery_is_signed_sent_and_recorded() {
     let mut h = Harness::new(|b| b).await;
     let secret = h.subscribe(1, "/hook", Scheme::titan(), quick(0), |r| {

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use titan_webhooks::retry::RetryPolicy;
 use titan_webhooks::subscription::{
-    CreateTitanXWebhook, CreateWebhook, CustomHeader, HmacKey, MAX_CUSTOM_HEADERS, MAX_LABEL_LEN,
-    TitanXWebhook, UpdateWebhook, ValidationError, Webhook, WebhookRules,
+    CreateTitanXWebhook, CreateWebhook, CustomHeader, HmacKey, MAX_CUSTOM_HEADERS,
+    MAX_HEADER_VALUE_LEN, MAX_HEADERS_LEN, MAX_LABEL_LEN, TitanXWebhook, UpdateWebhook,
+    ValidationError, Webhook, WebhookRules,
 };
 use titan_webhooks::{Envelope, FilterError, Scheme, SecretError, TitanEvent, UrlGuard};
 
@@ -300,6 +301,61 @@ fn limits_are_inclusive() {
     );
     request.label = Some("é".repeat(MAX_LABEL_LEN));
     assert!(rules().create(1.into(), request).is_ok());
+}
+
+#[test]
+fn header_values_and_their_total_are_capped() {
+    let mut request = CreateWebhook::new("https://example.com/");
+    request.headers = Some(vec![CustomHeader::new(
+        "X-Big",
+        "v".repeat(MAX_HEADER_VALUE_LEN + 1),
+    )]);
+    let err = rules().create(1.into(), request).unwrap_err();
+    assert!(
+        matches!(err, ValidationError::HeaderValueTooLong { index: 0, len, .. } if len == MAX_HEADER_VALUE_LEN + 1),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("vvvv"), "the value is not echoed");
+
+    let mut request = CreateWebhook::new("https://example.com/");
+    request.headers = Some(vec![CustomHeader::new(
+        "X-Big",
+        "v".repeat(MAX_HEADER_VALUE_LEN),
+    )]);
+    assert!(
+        rules().create(1.into(), request).is_ok(),
+        "the limit itself is allowed"
+    );
+
+    let mut request = CreateWebhook::new("https://example.com/");
+    let count = MAX_HEADERS_LEN / MAX_HEADER_VALUE_LEN + 1;
+    request.headers = Some(
+        (0..count)
+            .map(|i| CustomHeader::new(format!("X-H{i}"), "v".repeat(MAX_HEADER_VALUE_LEN)))
+            .collect(),
+    );
+    let err = rules().create(1.into(), request).unwrap_err();
+    assert!(
+        matches!(err, ValidationError::HeadersTooLong { .. }),
+        "{err}"
+    );
+    assert_eq!(err.field(), "headers");
+}
+
+#[test]
+fn debug_hides_the_url_query_and_credentials() {
+    // The guard refuses credentials in a URL; storage is read as it is.
+    let webhook: Webhook = serde_json::from_value(serde_json::json!({
+        "id": 1,
+        "url": "https://user:pa55@example.com/hook?token=s3cret&x=1",
+        "createdAt": "2025-01-15T10:30:00Z",
+    }))
+    .unwrap();
+    let shown = format!("{webhook:?}");
+    for hidden in ["s3cret", "pa55", "user", "token"] {
+        assert!(!shown.contains(hidden), "{hidden} in {shown}");
+    }
+    assert!(shown.contains("https://example.com/hook?***"), "{shown}");
 }
 
 #[test]

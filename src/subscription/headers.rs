@@ -5,6 +5,8 @@ use std::fmt;
 use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+use crate::Scheme;
+
 /// The most custom headers a webhook may have, as Titan allows.
 pub const MAX_CUSTOM_HEADERS: usize = 10;
 
@@ -95,4 +97,64 @@ impl fmt::Debug for CustomHeader {
             .field("value", &"***")
             .finish()
     }
+}
+
+/// The longest custom header value, in bytes.
+pub const MAX_HEADER_VALUE_LEN: usize = 8 * 1024;
+
+/// The most bytes a webhook's custom header names and values may add up
+/// to, so every attempt's request stays within what servers accept.
+pub const MAX_HEADERS_LEN: usize = 16 * 1024;
+
+/// Headers the sender itself controls, with the reason a custom header may
+/// not set them.
+const RESERVED_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "the sender sends JSON"),
+    ("content-length", "it is the length of the signed body"),
+    ("transfer-encoding", "it is a hop-by-hop header"),
+    ("host", "it comes from the URL"),
+    ("connection", "it is a hop-by-hop header"),
+    ("keep-alive", "it is a hop-by-hop header"),
+    ("proxy-connection", "it is a hop-by-hop header"),
+    ("proxy-authenticate", "it is a hop-by-hop header"),
+    ("proxy-authorization", "it is a hop-by-hop header"),
+    ("te", "it is a hop-by-hop header"),
+    ("trailer", "it is a hop-by-hop header"),
+    ("upgrade", "it is a hop-by-hop header"),
+    ("metadata", "cloud metadata services trust it"),
+    ("metadata-flavor", "cloud metadata services trust it"),
+];
+
+/// Cloud metadata headers matched by prefix: AWS uses several names.
+const RESERVED_PREFIXES: &[(&str, &str)] = &[(
+    "x-aws-ec2-metadata-token",
+    "cloud metadata services trust it",
+)];
+
+/// Why a custom header may not be called `name` on a webhook signed with
+/// `scheme`, if it may not: the scheme's own headers, framing and
+/// hop-by-hop headers, and headers cloud metadata services trust.
+pub(crate) fn reserved_reason(scheme: &Scheme, name: &HeaderName) -> Option<&'static str> {
+    if scheme.headers().any(|own| own == name) {
+        return Some("the signing scheme sets it");
+    }
+    let name = name.as_str();
+    RESERVED_HEADERS
+        .iter()
+        .find(|(reserved, _)| *reserved == name)
+        .or_else(|| {
+            RESERVED_PREFIXES
+                .iter()
+                .find(|(prefix, _)| name.starts_with(prefix))
+        })
+        .map(|(_, reason)| *reason)
+}
+
+/// The bytes `headers`' names and values add up to.
+pub(crate) fn headers_len(headers: &[CustomHeader]) -> usize {
+    headers.iter().fold(0, |total, header| {
+        total
+            .saturating_add(header.name.len())
+            .saturating_add(header.value.len())
+    })
 }

@@ -21,7 +21,8 @@ mod titanx;
 mod update;
 
 pub use create::{CreateWebhook, CreatedWebhook, HmacKey};
-pub use headers::{CustomHeader, MAX_CUSTOM_HEADERS};
+pub use headers::{CustomHeader, MAX_CUSTOM_HEADERS, MAX_HEADER_VALUE_LEN, MAX_HEADERS_LEN};
+pub(crate) use headers::{headers_len, reserved_reason};
 pub use rules::{MAX_LABEL_LEN, ValidationError, WebhookRules};
 pub use titanx::{CreateTitanXWebhook, TitanXWebhook, TitanXWebhookStatus};
 pub use update::{UpdateWebhook, UpdatedWebhook};
@@ -355,7 +356,7 @@ impl fmt::Debug for Webhook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Webhook")
             .field("id", &self.id)
-            .field("url", &self.url.as_str())
+            .field("url", &masked(&self.url))
             .field("catalog", &self.catalog)
             .field("filter", &self.filter)
             .field("enabled", &self.enabled)
@@ -365,6 +366,18 @@ impl fmt::Debug for Webhook {
             .field("created_at", &self.created_at)
             .finish()
     }
+}
+
+/// `url` without what often carries a token: its user, password and query.
+fn masked(url: &Url) -> String {
+    let mut shown = url.clone();
+    // Only URLs that cannot have them refuse these, and they have none.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    if shown.query().is_some() {
+        shown.set_query(Some("***"));
+    }
+    shown.into()
 }
 
 /// The webhook object as it appears in JSON, Titan's shape. Storage is

@@ -4,8 +4,9 @@ use http::HeaderName;
 use url::Url;
 
 use super::{
-    CreateWebhook, CreatedWebhook, CustomHeader, HmacKey, MAX_CUSTOM_HEADERS, UpdateWebhook,
-    UpdatedWebhook, Webhook, WebhookId,
+    CreateWebhook, CreatedWebhook, CustomHeader, HmacKey, MAX_CUSTOM_HEADERS, MAX_HEADER_VALUE_LEN,
+    MAX_HEADERS_LEN, UpdateWebhook, UpdatedWebhook, Webhook, WebhookId, headers_len,
+    reserved_reason,
 };
 use crate::events::filter_field;
 use crate::{Catalog, EventFilter, FilterError, Scheme, Secret, SecretError, Timestamp, UrlGuard};
@@ -13,32 +14,6 @@ use crate::{Catalog, EventFilter, FilterError, Scheme, Secret, SecretError, Time
 /// The longest label, in characters. Titan documents no limit; 255 fits
 /// the usual text column and any sensible name.
 pub const MAX_LABEL_LEN: usize = 255;
-
-/// Headers the sender itself controls, with the reason a custom header may
-/// not set them.
-const RESERVED_HEADERS: &[(&str, &str)] = &[
-    ("content-type", "the sender sends JSON"),
-    ("content-length", "it is the length of the signed body"),
-    ("transfer-encoding", "it is a hop-by-hop header"),
-    ("host", "it comes from the URL"),
-    ("connection", "it is a hop-by-hop header"),
-    ("keep-alive", "it is a hop-by-hop header"),
-    ("proxy-connection", "it is a hop-by-hop header"),
-    ("proxy-authenticate", "it is a hop-by-hop header"),
-    ("proxy-authorization", "it is a hop-by-hop header"),
-    ("te", "it is a hop-by-hop header"),
-    ("trailer", "it is a hop-by-hop header"),
-    ("upgrade", "it is a hop-by-hop header"),
-    ("metadata", "cloud metadata services trust it"),
-    ("metadata-flavor", "cloud metadata services trust it"),
-];
-
-/// Cloud metadata headers matched by prefix: AWS uses several names.
-const RESERVED_PREFIXES: &[(&str, &str)] = &[(
-    "x-aws-ec2-metadata-token",
-    "cloud metadata services trust it",
-)];
-
 /// The rules webhook requests are checked against: the SSRF guard for URLs,
 /// and the signing scheme, whose headers a custom header may not override.
 ///
@@ -327,11 +302,20 @@ impl WebhookRules {
                     name: header.name().to_owned(),
                 }
             })?;
-            if let Some(reason) = self.reserved(&name) {
+            if let Some(reason) = reserved_reason(&self.scheme, &name) {
                 return Err(ValidationError::ReservedHeader {
                     index,
                     name: name.as_str().to_owned(),
                     reason,
+                });
+            }
+            let len = header.expose_value().len();
+            if len > MAX_HEADER_VALUE_LEN {
+                return Err(ValidationError::HeaderValueTooLong {
+                    index,
+                    name: name.as_str().to_owned(),
+                    len,
+                    max: MAX_HEADER_VALUE_LEN,
                 });
             }
             if header.to_http().is_none() {
@@ -341,24 +325,14 @@ impl WebhookRules {
                 });
             }
         }
-        Ok(headers)
-    }
-
-    /// Why a custom header may not be called `name`, if it may not.
-    fn reserved(&self, name: &HeaderName) -> Option<&'static str> {
-        if self.scheme.headers().any(|own| own == name) {
-            return Some("the signing scheme sets it");
+        let total = headers_len(&headers);
+        if total > MAX_HEADERS_LEN {
+            return Err(ValidationError::HeadersTooLong {
+                len: total,
+                max: MAX_HEADERS_LEN,
+            });
         }
-        let name = name.as_str();
-        RESERVED_HEADERS
-            .iter()
-            .find(|(reserved, _)| *reserved == name)
-            .or_else(|| {
-                RESERVED_PREFIXES
-                    .iter()
-                    .find(|(prefix, _)| name.starts_with(prefix))
-            })
-            .map(|(_, reason)| *reason)
+        Ok(headers)
     }
 }
 
@@ -436,6 +410,28 @@ pub enum ValidationError {
         /// The header's name.
         name: String,
     },
+    /// A custom header's value is longer than
+    /// [`MAX_HEADER_VALUE_LEN`](super::MAX_HEADER_VALUE_LEN).
+    #[error("`headers[{index}]`: the value of `{name}` is {len} bytes; at most {max}")]
+    HeaderValueTooLong {
+        /// The header's position in the list.
+        index: usize,
+        /// The header's name, lowercased.
+        name: String,
+        /// The value's length in bytes.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The custom headers' names and values together are longer than
+    /// [`MAX_HEADERS_LEN`](super::MAX_HEADERS_LEN).
+    #[error("`headers`: {len} bytes of names and values; at most {max}")]
+    HeadersTooLong {
+        /// Their length in bytes.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
     /// A custom header would set a header the sender controls.
     #[error("`headers[{index}]`: `{name}` cannot be a custom header: {reason}")]
     ReservedHeader {
@@ -478,6 +474,8 @@ impl ValidationError {
             Self::TooManyHeaders { .. }
             | Self::InvalidHeaderName { .. }
             | Self::InvalidHeaderValue { .. }
+            | Self::HeaderValueTooLong { .. }
+            | Self::HeadersTooLong { .. }
             | Self::ReservedHeader { .. } => "headers",
             Self::LabelTooLong { .. } => "label",
         }

@@ -12,6 +12,7 @@ use super::resolver::DnsFailure;
 use crate::clock::unix_now;
 use crate::queue::{ClaimedDelivery, DeliveryAttempt, MAX_RECORDED_BODY, Subscription};
 use crate::retry::{AttemptOutcome, FailureKind, NextStep, RetryRules, parse_retry_after};
+use crate::subscription::{MAX_HEADER_VALUE_LEN, MAX_HEADERS_LEN, reserved_reason};
 use crate::{GuardError, UrlGuard};
 
 /// The longest `Location` kept in a record.
@@ -124,10 +125,26 @@ pub(super) async fn exchange(
         .post(url.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .headers(signature);
+    // The rules are applied again here, whatever built the webhook: a
+    // customer's header never replaces or repeats one the scheme signs, nor
+    // a framing or hop-by-hop one.
+    let mut sent_len = 0usize;
     for header in subscription.webhook().headers() {
-        if let Some((name, value)) = header.to_http() {
-            request = request.header(name, value);
+        let Some((name, value)) = header.to_http() else {
+            continue;
+        };
+        let with_it = sent_len
+            .saturating_add(name.as_str().len())
+            .saturating_add(value.len());
+        let refusal = reserved_reason(subscription.signer().scheme(), &name)
+            .or((value.len() > MAX_HEADER_VALUE_LEN).then_some("its value is too long"))
+            .or((with_it > MAX_HEADERS_LEN).then_some("the custom headers are too long"));
+        if let Some(reason) = refusal {
+            tracing::warn!(header = %name, reason, "custom header not sent");
+            continue;
         }
+        sent_len = with_it;
+        request = request.header(name, value);
     }
 
     let mut response = match request.body(delivery.body.clone()).send().await {
