@@ -99,6 +99,7 @@ impl Catalog {
 
     /// The catalog named `name` as stored: one of the built-in catalogs, or
     /// an open one. Storage is trusted, so nothing is refused here.
+    #[cfg(feature = "queue")]
     pub(crate) fn from_stored(name: &str) -> Self {
         [Self::titan(), Self::eventium(), Self::titanx()]
             .into_iter()
@@ -216,6 +217,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "queue")]
     fn stored_names_give_back_the_built_in_checks() {
         assert!(
             Catalog::from_stored("titan")

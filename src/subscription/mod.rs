@@ -191,6 +191,7 @@ impl Webhook {
     }
 
     /// The same webhook, enabled or disabled.
+    #[cfg(feature = "queue")]
     pub(crate) fn with_enabled(mut self, enabled: bool) -> Self {
         self.enabled = enabled;
         self
