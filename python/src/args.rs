@@ -26,8 +26,15 @@ pub(crate) const SCHEME_NAMES: [&str; 6] = [
 /// # Errors
 ///
 /// `ValueError` naming the schemes there are.
-pub(crate) fn scheme(name: &str) -> PyResult<(Scheme, &'static str)> {
-    let scheme = match name {
+pub(crate) fn scheme(value: &Bound<'_, PyAny>) -> PyResult<(Scheme, &'static str)> {
+    let Ok(text) = value.cast::<PyString>() else {
+        return Err(PyTypeError::new_err(format!(
+            "scheme must be str, not {}",
+            type_name(value)
+        )));
+    };
+    let name = text.to_string_lossy();
+    let scheme = match name.as_ref() {
         "titan" => (Scheme::titan(), "titan"),
         "titanx" => (Scheme::titanx(), "titanx"),
         "eventium" => (Scheme::eventium(), "eventium"),
@@ -39,7 +46,8 @@ pub(crate) fn scheme(name: &str) -> PyResult<(Scheme, &'static str)> {
         _ => {
             let shown: String = name.chars().take(40).collect();
             return Err(PyValueError::new_err(format!(
-                "unknown scheme {shown:?}; expected one of: {}",
+                "unknown scheme '{}'; expected one of: {}",
+                shown.escape_debug(),
                 SCHEME_NAMES.join(", ")
             )));
         }

@@ -40,7 +40,7 @@ impl Signer {
     #[new]
     #[pyo3(signature = (scheme, secret, *, previous = None, previous_expires_at = None))]
     fn new(
-        scheme: &str,
+        scheme: &Bound<'_, PyAny>,
         secret: &Bound<'_, PyAny>,
         previous: Option<&Bound<'_, PyAny>>,
         previous_expires_at: Option<&Bound<'_, PyAny>>,

@@ -141,7 +141,7 @@ impl Verifier {
         text_signature = "(scheme, secret, *, tolerance=300, past_tolerance=None, future_tolerance=None)"
     )]
     fn new(
-        scheme: &str,
+        scheme: &Bound<'_, PyAny>,
         secret: &Bound<'_, PyAny>,
         tolerance: Option<&Bound<'_, PyAny>>,
         past_tolerance: Option<&Bound<'_, PyAny>>,

@@ -1,10 +1,10 @@
 """Type stubs for titan_webhooks, checked against the runtime by stubtest."""
 
 import datetime
-from collections.abc import Iterable, Mapping
-from typing import Any, Final, Union
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, Protocol, Union, final
 
-from typing_extensions import TypeAlias
+from typing_extensions import Self, TypeAlias
 
 from titan_webhooks._errors import WebhookVerificationError as WebhookVerificationError
 
@@ -16,12 +16,13 @@ _Body: TypeAlias = Union[bytes, bytearray, memoryview, str]
 """A raw request body; a ``str`` is encoded as UTF-8."""
 _Secret: TypeAlias = Union[str, bytes, bytearray]
 """A secret as the provider shows it (``str``), or the key itself (``bytes``)."""
-_HeaderValue: TypeAlias = Union[str, bytes, list[Union[str, bytes]], tuple[Union[str, bytes], ...], None]
-_Headers: TypeAlias = Union[
-    Mapping[str, _HeaderValue],
-    Mapping[bytes, _HeaderValue],
-    Iterable[tuple[Union[str, bytes], _HeaderValue]],
-]
+_HeaderValue: TypeAlias = Union[str, bytes, Sequence[Union[str, bytes]], None]
+"""A header's value; a sequence holds the values of a repeated header."""
+
+class _HeaderItems(Protocol):
+    def items(self) -> Iterable[tuple[Union[str, bytes], _HeaderValue]]: ...
+
+_Headers: TypeAlias = Union[_HeaderItems, Iterable[tuple[Union[str, bytes], _HeaderValue]]]
 """A request's headers: any mapping (names ignore case) or (name, value) pairs."""
 _Seconds: TypeAlias = Union[int, datetime.timedelta]
 _UnixTime: TypeAlias = Union[int, datetime.datetime]
@@ -35,6 +36,7 @@ def verify_signature(
 ) -> bool:
     """Checks an Eventium delivery: ``True`` if it is authentic and fresh."""
 
+@final
 class Verified:
     """What a successful ``Verifier.verify`` or ``verify_json`` learned."""
 
@@ -54,18 +56,19 @@ class Verified:
     def replay_fingerprint(self) -> bytes:
         """A digest of the signed timestamp and the matching signature."""
 
+@final
 class Verifier:
     """Verifies deliveries of one scheme, with one or more secrets."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         scheme: str,
         secret: Union[_Secret, list[_Secret], tuple[_Secret, ...]],
         *,
         tolerance: _Seconds = 300,
         past_tolerance: Union[_Seconds, None] = None,
         future_tolerance: Union[_Seconds, None] = None,
-    ) -> None: ...
+    ) -> Self: ...
     def verify(self, headers: _Headers, body: _Body, *, now: Union[_UnixTime, None] = None) -> Verified:
         """Verifies a delivery; raises ``WebhookVerificationError`` when it is refused."""
     def verify_json(
@@ -85,17 +88,18 @@ class Verifier:
     def header_names(self) -> tuple[str, ...]:
         """The headers this scheme reads, lowercase."""
 
+@final
 class Signer:
     """Signs bodies as a provider of one scheme does."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         scheme: str,
         secret: _Secret,
         *,
         previous: Union[_Secret, None] = None,
         previous_expires_at: Union[_UnixTime, None] = None,
-    ) -> None: ...
+    ) -> Self: ...
     def sign(
         self,
         body: _Body,
