@@ -196,8 +196,9 @@ impl Verifier {
     /// Raises ``WebhookVerificationError`` when the delivery is refused; its
     /// ``code`` says why: ``missing_header``, ``malformed_header``,
     /// ``too_many_signatures``, ``timestamp_out_of_tolerance`` or
-    /// ``signature_mismatch``. Raises ``TypeError`` for arguments of the
-    /// wrong type.
+    /// ``signature_mismatch``. Raises ``TypeError`` or ``ValueError`` for
+    /// arguments that can never be right: headers or a body of another
+    /// type, a negative ``now``.
     ///
     /// >>> from titan_webhooks import Signer, Verifier, WebhookVerificationError
     /// >>> secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
