@@ -78,6 +78,8 @@ mod sign;
 mod ssrf;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod subscription;
 mod timestamp;
 #[cfg(feature = "reqwest")]

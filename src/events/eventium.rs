@@ -150,12 +150,20 @@ impl<'a> EventiumData<'a> {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct EventiumTestRequest<D = Value> {
     /// The event type of the test delivery, usually `webhook.test`.
+    #[cfg_attr(feature = "server", schema(value_type = String, example = "webhook.test"))]
     pub event_type: EventiumEvent,
     /// The data the test delivery carries.
+    #[cfg_attr(feature = "server", schema(value_type = Object))]
     pub data: D,
+    /// The one endpoint to send it to; every enabled endpoint when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(minimum = 1))]
+    pub endpoint_id: Option<u64>,
 }
 
 impl<D> EventiumTestRequest<D> {
@@ -168,6 +176,10 @@ impl<D> EventiumTestRequest<D> {
     /// assert_eq!(request.event_type, EventiumEvent::WebhookTest);
     /// ```
     pub fn new(event_type: EventiumEvent, data: D) -> Self {
-        Self { event_type, data }
+        Self {
+            event_type,
+            data,
+            endpoint_id: None,
+        }
     }
 }

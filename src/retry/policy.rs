@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum Backoff {
     /// The same delay before every retry: 5, 5, 5, …
     Constant,
@@ -260,11 +261,45 @@ impl Default for RetryPolicy {
 /// The retry object as received, before its values are checked. Signed
 /// fields make a negative number a range error rather than a type error.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema), schema(as = RetryPolicy))]
 struct RetryObject {
+    /// Retries after the first failure.
+    #[cfg_attr(feature = "server", schema(minimum = 0, maximum = 1000))]
     attempts: i64,
+    /// The first delay between retries, in seconds.
+    #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 86400))]
     delay_seconds: i64,
+    /// How the delay grows.
+    #[cfg_attr(feature = "server", schema(value_type = Backoff))]
     policy: String,
+}
+
+// Generic answers such as `Data<Vec<RetryPolicy>>` compose their parts
+// through this trait, which the derive implements for the JSON object.
+#[cfg(feature = "server")]
+impl utoipa::__dev::ComposeSchema for RetryPolicy {
+    fn compose(
+        generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <RetryObject as utoipa::__dev::ComposeSchema>::compose(generics)
+    }
+}
+
+#[cfg(feature = "server")]
+impl utoipa::ToSchema for RetryPolicy {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <RetryObject as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <RetryObject as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 impl TryFrom<RetryObject> for RetryPolicy {

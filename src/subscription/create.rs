@@ -87,7 +87,8 @@ impl fmt::Debug for HmacKey {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct CreateWebhook {
     /// The HTTPS URL deliveries go to.
@@ -100,7 +101,11 @@ pub struct CreateWebhook {
     pub session: Option<String>,
     /// The signing key; generated when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub hmac_key: Option<HmacKey>,
+    /// Whether deliveries are sent from the start. Defaults to `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
     /// Headers sent with every delivery, at most
     /// [`MAX_CUSTOM_HEADERS`](super::MAX_CUSTOM_HEADERS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,6 +135,7 @@ impl CreateWebhook {
             events: None,
             session: None,
             hmac_key: None,
+            enabled: None,
             headers: None,
             retries: None,
             label: None,
@@ -154,12 +160,16 @@ impl CreateWebhook {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CreatedWebhook {
     #[serde(flatten)]
     webhook: Webhook,
+    /// The signing key, shown only here.
     #[serde(rename = "hmacKey")]
+    #[cfg_attr(feature = "server", schema(value_type = String))]
     hmac_key: HmacKey,
     #[serde(skip)]
+    #[cfg_attr(feature = "server", schema(ignore))]
     secret: Secret,
 }
 

@@ -26,6 +26,8 @@ pub const MAX_CUSTOM_HEADERS: usize = 10;
 /// assert!(!format!("{header:?}").contains("my-secret"));
 /// ```
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CustomHeader {
     name: String,
     value: String,

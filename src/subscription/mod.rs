@@ -15,12 +15,19 @@ use crate::retry::RetryPolicy;
 use crate::{Catalog, Deliverable, EventFilter, Timestamp};
 
 mod create;
+mod eventium;
 mod headers;
+mod response;
 mod rules;
 mod titanx;
 mod update;
 
 pub use create::{CreateWebhook, CreatedWebhook, HmacKey};
+pub use eventium::{
+    CreateEndpoint, CreatedEndpoint, DeliveryView, Endpoint, EventTypeInfo, Page, Redelivered,
+    RotateSecret, RotatedEndpointSecret, TestQueued, UpdateEndpoint,
+};
+pub use response::{Data, DeleteResult};
 pub use headers::{CustomHeader, MAX_CUSTOM_HEADERS, MAX_HEADER_VALUE_LEN, MAX_HEADERS_LEN};
 pub(crate) use headers::{headers_len, reserved_reason};
 pub use rules::{MAX_LABEL_LEN, ValidationError, WebhookRules};
@@ -40,6 +47,7 @@ pub use update::{UpdateWebhook, UpdatedWebhook};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum WebhookId {
     /// An integer id, as Titan's.
     Number(u64),
@@ -388,8 +396,10 @@ fn masked(url: &Url) -> String {
 /// [`Webhook::in_catalog`] says otherwise.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema), schema(as = Webhook))]
 struct WebhookObject {
     id: WebhookId,
+    #[cfg_attr(feature = "server", schema(value_type = String, format = Uri))]
     url: Url,
     #[serde(default)]
     events: Vec<String>,
@@ -403,7 +413,35 @@ struct WebhookObject {
     retries: Option<RetryPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     label: Option<String>,
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
     created_at: Timestamp,
+}
+
+// Generic answers such as `Data<Vec<Webhook>>` compose their parts
+// through this trait, which the derive implements for the JSON object.
+#[cfg(feature = "server")]
+impl utoipa::__dev::ComposeSchema for Webhook {
+    fn compose(
+        generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <WebhookObject as utoipa::__dev::ComposeSchema>::compose(generics)
+    }
+}
+
+#[cfg(feature = "server")]
+impl utoipa::ToSchema for Webhook {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <WebhookObject as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <WebhookObject as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 fn enabled_by_default() -> bool {

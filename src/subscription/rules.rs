@@ -182,7 +182,7 @@ impl WebhookRules {
             url,
             catalog: self.catalog.clone(),
             filter,
-            enabled: true,
+            enabled: request.enabled.unwrap_or(true),
             headers,
             retries: request.retries,
             label,

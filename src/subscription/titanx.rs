@@ -15,6 +15,7 @@ use crate::{Timestamp, TitanXEvent};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub enum TitanXWebhookStatus {
     /// Deliveries are sent.
@@ -36,7 +37,8 @@ pub enum TitanXWebhookStatus {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct CreateTitanXWebhook {
     /// A name for the owner's reference.
@@ -45,6 +47,7 @@ pub struct CreateTitanXWebhook {
     /// The HTTPS endpoint deliveries go to.
     pub url: String,
     /// The event types to subscribe to.
+    #[cfg_attr(feature = "server", schema(value_type = Vec<String>, example = json!(["job.contact.scored"])))]
     pub event_types: Vec<TitanXEvent>,
     /// The initial status; TitanX's default when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,19 +98,27 @@ impl CreateTitanXWebhook {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct TitanXWebhook {
     /// The webhook's id, a UUID.
+    #[cfg_attr(feature = "server", schema(format = Uuid))]
     pub id: String,
+    /// The name given at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The endpoint deliveries go to.
     pub url: String,
     /// The subscribed event types.
+    #[cfg_attr(feature = "server", schema(value_type = Vec<String>))]
     pub event_types: Vec<TitanXEvent>,
     /// Whether deliveries are sent.
     pub status: TitanXWebhookStatus,
     /// The signing secret, shown once at creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub secret: Option<HmacKey>,
     /// When the webhook was created.
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }

@@ -25,7 +25,8 @@ use crate::retry::RetryPolicy;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct UpdateWebhook {
     /// A new URL.
@@ -43,6 +44,7 @@ pub struct UpdateWebhook {
     pub session: Option<Option<String>>,
     /// A new signing key, effective immediately.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub hmac_key: Option<HmacKey>,
     /// Enables or disables the webhook.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -276,7 +276,7 @@ impl<B: WebhookBackend> WebhookStore<B> {
             url: webhook.url().as_str().to_owned(),
             events: event_names(webhook),
             session: webhook.filter().session().map(str::to_owned),
-            enabled: true,
+            enabled: webhook.enabled(),
             retries: webhook.retries().copied(),
             label: webhook.label().map(str::to_owned),
             created_at: system_time(webhook.created_at()),
@@ -284,7 +284,13 @@ impl<B: WebhookBackend> WebhookStore<B> {
             secret: self.seal_secret(owner, created.secret())?,
             previous_secret: None,
             previous_expires_at: None,
-            health: Health::default(),
+            health: Health {
+                disabled: (!webhook.enabled()).then(|| Disabled {
+                    reason: DisabledReason::Manual,
+                    at: self.inner.clock.now(),
+                }),
+                ..Health::default()
+            },
             revision: 0,
         };
         let stored = self.inner.backend.insert(row).await?;
@@ -585,7 +591,7 @@ impl<B: WebhookBackend> WebhookStore<B> {
         cache
     }
 
-    pub(super) fn now(&self) -> SystemTime {
+    pub(crate) fn now(&self) -> SystemTime {
         self.inner.clock.now()
     }
 

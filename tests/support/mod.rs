@@ -4,6 +4,8 @@
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "queue")]
 pub mod webhooks;
 

@@ -1,0 +1,244 @@
+//! Reading requests: the caller, JSON bodies, ids and query strings, each
+//! refused with an [`ApiError`] rather than axum's plain-text rejections.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+use super::auth::{DynAuthorizer, Principal, authorize_manage};
+
+/// The largest request body the routers read by default: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// The largest id a row can have: ids are stored as signed 64-bit integers.
+const MAX_ROW_ID: u64 = i64::MAX.unsigned_abs();
+
+/// What the extractors need from the routers' state.
+#[derive(Clone)]
+pub(crate) struct RequestRules {
+    pub(crate) authorizer: Arc<dyn DynAuthorizer>,
+    pub(crate) body_limit: usize,
+}
+
+/// The authorized caller, holding [`MANAGE_SCOPE`](super::MANAGE_SCOPE).
+pub(crate) struct Caller(pub(crate) Principal);
+
+impl<St> FromRequestParts<St> for Caller
+where
+    St: Send + Sync,
+    RequestRules: FromRef<St>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let rules = RequestRules::from_ref(state);
+        authorize_manage(rules.authorizer.as_ref(), parts)
+            .await
+            .map(Caller)
+    }
+}
+
+/// A JSON body: `application/json` (or `+json`), at most the body limit,
+/// UTF-8, and of the expected shape.
+pub(crate) struct ApiJson<T>(pub(crate) T);
+
+impl<St, T> FromRequest<St> for ApiJson<T>
+where
+    St: Send + Sync,
+    RequestRules: FromRef<St>,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &St) -> Result<Self, ApiError> {
+        let rules = RequestRules::from_ref(state);
+        if !is_json(request.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON, sent with `Content-Type: application/json`",
+            ));
+        }
+        let body = axum::body::to_bytes(request.into_body(), rules.body_limit)
+            .await
+            .map_err(|_| too_large(rules.body_limit))?;
+        parse_json(&body).map(ApiJson)
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the body is larger than {limit} bytes"),
+    )
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5
+                && subtype
+                    .get(subtype.len().saturating_sub(5)..)
+                    .is_some_and(|tail| tail.eq_ignore_ascii_case("+json")))
+}
+
+/// Parses `body` as `T`: `400` for bytes that are not UTF-8 JSON, `422`
+/// naming the field for JSON of the wrong shape. Messages never carry
+/// string values from the body.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(ApiError::bad_request(
+            "invalid_utf8",
+            "the body is not valid UTF-8",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        json_error(err.into_inner(), Some(path))
+    })?;
+    deserializer.end().map_err(|err| json_error(err, None))?;
+    Ok(value)
+}
+
+fn json_error(err: serde_json::Error, path: Option<String>) -> ApiError {
+    let message = redact_strings(&err.to_string());
+    match err.classify() {
+        serde_json::error::Category::Data => {
+            let error = ApiError::validation(message);
+            match path.filter(|path| path != ".") {
+                Some(path) => error.with_field(path),
+                None => error,
+            }
+        }
+        _ => ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON: {message}"),
+        ),
+    }
+}
+
+/// `text` with the contents of every double-quoted string replaced, so a
+/// value from the body is never echoed.
+fn redact_strings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if inside {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                inside = false;
+                out.push_str("…\"");
+            }
+        } else {
+            out.push(c);
+            if c == '"' {
+                inside = true;
+            }
+        }
+    }
+    if inside {
+        out.push('…');
+    }
+    out
+}
+
+/// A row id from a path: a positive integer that fits a signed 64-bit
+/// column. Anything else is `400 invalid_id`.
+pub(crate) fn row_id(text: &str) -> Result<u64, ApiError> {
+    let valid = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    valid
+        .then(|| text.parse::<u64>().ok())
+        .flatten()
+        .filter(|id| (1..=MAX_ROW_ID).contains(id))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_id",
+                format!("the id must be an integer from 1 to {MAX_ROW_ID}"),
+            )
+            .with_field("id")
+        })
+}
+
+/// The query string parsed as `T`, or `400 invalid_query`.
+pub(crate) fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(uri)
+        .map(|query| query.0)
+        .map_err(|err| ApiError::bad_request("invalid_query", redact_strings(&err.body_text())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_positive_integers_that_fit_the_column() {
+        assert_eq!(row_id("42").ok(), Some(42));
+        assert_eq!(row_id("9223372036854775807").ok(), Some(MAX_ROW_ID));
+        for bad in ["", "0", "-1", "+1", "1.0", "abc", "9223372036854775808", "99999999999999999999", " 1"] {
+            let err = row_id(bad).unwrap_err();
+            assert_eq!((err.status(), err.code()), (StatusCode::BAD_REQUEST, "invalid_id"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn string_values_are_never_echoed() {
+        assert_eq!(
+            redact_strings(r#"invalid type: string "hunter\"2", expected u32"#),
+            r#"invalid type: string "…", expected u32"#
+        );
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Shape {
+            count: u32,
+        }
+        let err = parse_json::<Shape>(&Bytes::from_static(br#"{"count":"s3cret-value"}"#)).unwrap_err();
+        assert_eq!((err.code(), err.field()), ("validation_failed", Some("count")));
+        assert!(!err.message().contains("s3cret-value"), "{}", err.message());
+    }
+
+    #[test]
+    fn json_is_recognised_by_its_media_type() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/x-www-form-urlencoded"));
+        assert!(!with("+json"));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn bodies_that_are_not_utf8_or_json_are_bad_requests() {
+        let err = parse_json::<serde_json::Value>(&Bytes::from_static(b"{\"a\":\"\xff\"}")).unwrap_err();
+        assert_eq!(err.code(), "invalid_utf8");
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let err = parse_json::<serde_json::Value>(&Bytes::from(deep)).unwrap_err();
+        assert_eq!((err.status(), err.code()), (StatusCode::BAD_REQUEST, "malformed_json"));
+        let err = parse_json::<serde_json::Value>(&Bytes::from_static(b"{} trailing")).unwrap_err();
+        assert_eq!(err.code(), "malformed_json");
+    }
+}
