@@ -49,7 +49,9 @@ async fn main() -> Result<(), Error> {
         .open()
         .await?;
     let subscriptions = Arc::new(webhooks.subscriptions(HealthPolicy::default()));
-    let dispatcher = Dispatcher::builder(queue, subscriptions).guard(guard).build()?;
+    let dispatcher = Dispatcher::builder(queue, subscriptions)
+        .guard(guard)
+        .build()?;
 
     let token = match std::env::var("TITAN_WEBHOOKS_TOKEN") {
         Ok(token) if !token.is_empty() => token,
@@ -67,7 +69,10 @@ async fn main() -> Result<(), Error> {
     let running = dispatcher.start();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    println!("  OpenAPI document: http://{}{OPENAPI_PATH}", listener.local_addr()?);
+    println!(
+        "  OpenAPI document: http://{}{OPENAPI_PATH}",
+        listener.local_addr()?
+    );
     println!("  data: {}", db.display());
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

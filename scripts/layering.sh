@@ -7,6 +7,8 @@
 #   sqlite             no HTTP client or TLS
 #   postgres           no HTTP client (its TLS to the database may use rustls)
 #   axum, reqwest      no database, and neither builds the other
+#   server             no database: the application picks its store
+#   utoipa             only with server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,10 +32,11 @@ refuse() {
     fi
 }
 
-refuse "" tokio reqwest hyper rustls sqlx axum
-refuse queue tokio reqwest hyper rustls sqlx axum
-refuse sqlite reqwest hyper rustls axum
-refuse postgres reqwest hyper axum
-refuse axum reqwest rustls sqlx
-refuse reqwest sqlx axum
+refuse "" tokio reqwest hyper rustls sqlx axum utoipa
+refuse queue tokio reqwest hyper rustls sqlx axum utoipa
+refuse sqlite reqwest hyper rustls axum utoipa
+refuse postgres reqwest hyper axum utoipa
+refuse axum reqwest rustls sqlx utoipa
+refuse reqwest sqlx axum utoipa
+refuse server sqlx
 exit "$failed"

@@ -68,18 +68,19 @@ mod envelope;
 mod events;
 mod header;
 mod mac;
+mod object;
 #[cfg(feature = "queue")]
 pub mod queue;
 pub mod receiver;
 pub mod retry;
 mod scheme;
 mod secret;
+#[cfg(feature = "server")]
+pub mod server;
 mod sign;
 mod ssrf;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
-#[cfg(feature = "server")]
-pub mod server;
 pub mod subscription;
 mod timestamp;
 #[cfg(feature = "reqwest")]

@@ -263,7 +263,7 @@ impl Default for RetryPolicy {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema), schema(as = RetryPolicy))]
-struct RetryObject {
+struct RetryFields {
     /// Retries after the first failure.
     #[cfg_attr(feature = "server", schema(minimum = 0, maximum = 1000))]
     attempts: i64,
@@ -282,14 +282,14 @@ impl utoipa::__dev::ComposeSchema for RetryPolicy {
     fn compose(
         generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
     ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        <RetryObject as utoipa::__dev::ComposeSchema>::compose(generics)
+        <RetryFields as utoipa::__dev::ComposeSchema>::compose(generics)
     }
 }
 
 #[cfg(feature = "server")]
 impl utoipa::ToSchema for RetryPolicy {
     fn name() -> std::borrow::Cow<'static, str> {
-        <RetryObject as utoipa::ToSchema>::name()
+        <RetryFields as utoipa::ToSchema>::name()
     }
 
     fn schemas(
@@ -298,14 +298,23 @@ impl utoipa::ToSchema for RetryPolicy {
             utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
         )>,
     ) {
-        <RetryObject as utoipa::ToSchema>::schemas(schemas);
+        <RetryFields as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// [`RetryFields`], from a JSON object only.
+struct RetryObject(RetryFields);
+
+impl<'de> Deserialize<'de> for RetryObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::object::from_object(deserializer).map(Self)
     }
 }
 
 impl TryFrom<RetryObject> for RetryPolicy {
     type Error = RetryPolicyError;
 
-    fn try_from(object: RetryObject) -> Result<Self, Self::Error> {
+    fn try_from(RetryObject(object): RetryObject) -> Result<Self, Self::Error> {
         let attempts = check_attempts(object.attempts)?;
         let delay_seconds = check_delay(object.delay_seconds)?;
         let policy = object.policy.parse()?;

@@ -139,13 +139,14 @@ pub(crate) async fn authorize_manage(
     authorizer: &dyn DynAuthorizer,
     parts: &Parts,
 ) -> Result<Principal, ApiError> {
-    let principal = authorizer
-        .authorize_boxed(parts)
-        .await
-        .map_err(|rejection| match rejection {
-            AuthRejection::Unauthenticated => ApiError::unauthenticated(),
-            AuthRejection::Forbidden => ApiError::forbidden(MANAGE_SCOPE),
-        })?;
+    let principal =
+        authorizer
+            .authorize_boxed(parts)
+            .await
+            .map_err(|rejection| match rejection {
+                AuthRejection::Unauthenticated => ApiError::unauthenticated(),
+                AuthRejection::Forbidden => ApiError::forbidden(MANAGE_SCOPE),
+            })?;
     if principal.has_scope(MANAGE_SCOPE) {
         Ok(principal)
     } else {

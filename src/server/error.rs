@@ -200,7 +200,10 @@ impl ApiError {
 
     /// Maps a store error, naming fields as `naming` calls them in the
     /// flavour's JSON.
-    pub(crate) fn from_store(err: WebhookStoreError, naming: fn(&'static str) -> &'static str) -> Self {
+    pub(crate) fn from_store(
+        err: WebhookStoreError,
+        naming: fn(&'static str) -> &'static str,
+    ) -> Self {
         match err {
             WebhookStoreError::Invalid(invalid) => {
                 let field = naming(invalid.field());
@@ -222,7 +225,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 

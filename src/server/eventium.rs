@@ -12,7 +12,9 @@ use serde::Deserialize;
 use super::extract::{ApiJson, Caller, query, row_id};
 use super::titan::{all_of_catalog, owned};
 use super::{ApiError, ManagementApi, timestamp};
-use crate::queue::{DeliveryAdmin, DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord};
+use crate::queue::{
+    DeliveryAdmin, DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord,
+};
 use crate::subscription::{
     CreateEndpoint, CreateWebhook, CreatedEndpoint, DeliveryView, Endpoint, EventTypeInfo, Page,
     Redelivered, RotateSecret, RotatedEndpointSecret, TestQueued, UpdateEndpoint, UpdateWebhook,
@@ -77,7 +79,11 @@ fn view(stored: &StoredWebhook) -> Result<Endpoint, ApiError> {
         WebhookId::Number(id) => *id,
         WebhookId::Text(_) => return Err(ApiError::internal(&"a stored webhook has a text id")),
     };
-    let disabled = stored.health.disabled.as_ref().filter(|_| !webhook.enabled());
+    let disabled = stored
+        .health
+        .disabled
+        .as_ref()
+        .filter(|_| !webhook.enabled());
     Ok(Endpoint {
         id,
         url: webhook.url().to_string(),
@@ -157,7 +163,13 @@ where
         .map_err(|err| ApiError::internal(&err))?
         .ok_or_else(|| ApiError::internal(&"a created endpoint did not read back"))?;
     let endpoint = view(&stored)?;
-    announce(&api, caller.owner(), EventiumEvent::WebhookEndpointCreated, &endpoint).await;
+    announce(
+        &api,
+        caller.owner(),
+        EventiumEvent::WebhookEndpointCreated,
+        &endpoint,
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedEndpoint {
@@ -189,8 +201,11 @@ impl PageQuery {
                     .ok()
                     .filter(|_| text.bytes().all(|b| b.is_ascii_digit()))
                     .ok_or_else(|| {
-                        ApiError::bad_request("invalid_query", "`cursor` must be a `next_cursor` from a listing")
-                            .with_field("cursor")
+                        ApiError::bad_request(
+                            "invalid_query",
+                            "`cursor` must be a `next_cursor` from a listing",
+                        )
+                        .with_field("cursor")
                     })
             })
             .transpose()
@@ -202,10 +217,15 @@ impl PageQuery {
             Some(text) => text
                 .parse::<usize>()
                 .ok()
-                .filter(|limit| (1..=MAX_PAGE).contains(limit) && text.bytes().all(|b| b.is_ascii_digit()))
+                .filter(|limit| {
+                    (1..=MAX_PAGE).contains(limit) && text.bytes().all(|b| b.is_ascii_digit())
+                })
                 .ok_or_else(|| {
-                    ApiError::bad_request("invalid_query", format!("`limit` must be from 1 to {MAX_PAGE}"))
-                        .with_field("limit")
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("`limit` must be from 1 to {MAX_PAGE}"),
+                    )
+                    .with_field("limit")
                 }),
         }
     }
@@ -248,7 +268,10 @@ where
         .await
         .map_err(|err| ApiError::internal(&err))?;
     let endpoints = found.webhooks.iter().map(view).collect::<Result<_, _>>()?;
-    Ok(Json(Page::new(endpoints, found.next.map(|next| next.to_string()))))
+    Ok(Json(Page::new(
+        endpoints,
+        found.next.map(|next| next.to_string()),
+    )))
 }
 
 /// Gets one endpoint, without its secret.
@@ -327,7 +350,13 @@ where
         .map_err(|err| ApiError::from_store(err, field))?;
     let stored = owned(&api, caller.owner(), id, &Catalog::eventium()).await?;
     let endpoint = view(&stored)?;
-    announce(&api, caller.owner(), EventiumEvent::WebhookEndpointUpdated, &endpoint).await;
+    announce(
+        &api,
+        caller.owner(),
+        EventiumEvent::WebhookEndpointUpdated,
+        &endpoint,
+    )
+    .await;
     Ok(Json(endpoint))
 }
 
@@ -367,7 +396,13 @@ where
     if !deleted {
         return Err(ApiError::not_found());
     }
-    announce(&api, caller.owner(), EventiumEvent::WebhookEndpointDeleted, &endpoint).await;
+    announce(
+        &api,
+        caller.owner(),
+        EventiumEvent::WebhookEndpointDeleted,
+        &endpoint,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -507,7 +542,8 @@ where
     let endpoints = endpoint_ids(&api, caller.owner(), filter.endpoint_id.as_deref()).await?;
     let mut records = Vec::new();
     for endpoint in endpoints {
-        let mut wanted = DeliveryQuery::for_webhook(WebhookId::Number(endpoint)).limit(limit.saturating_add(1));
+        let mut wanted =
+            DeliveryQuery::for_webhook(WebhookId::Number(endpoint)).limit(limit.saturating_add(1));
         if let Some(state) = state {
             wanted = wanted.with_state(state);
         }
@@ -601,7 +637,8 @@ where
         ),
         None => (None, None),
     };
-    let created_at = timestamp(record.created_at).ok_or_else(|| ApiError::internal(&"a delivery's time is out of range"))?;
+    let created_at = timestamp(record.created_at)
+        .ok_or_else(|| ApiError::internal(&"a delivery's time is out of range"))?;
     Ok(DeliveryView {
         id: record.sequence,
         endpoint_id,
@@ -650,7 +687,10 @@ where
         let wanted = DeliveryQuery::for_webhook(WebhookId::Number(endpoint))
             .before(id.saturating_add(1))
             .limit(1);
-        let records = store.list_deliveries(&wanted).await.map_err(|err| ApiError::internal(&err))?;
+        let records = store
+            .list_deliveries(&wanted)
+            .await
+            .map_err(|err| ApiError::internal(&err))?;
         if let Some(record) = records.into_iter().find(|record| record.sequence == id) {
             found = Some(record);
             break;
@@ -713,6 +753,9 @@ where
     Catalog::eventium()
         .check(request.event_type.as_str())
         .map_err(|err| ApiError::validation(err.to_string()).with_field("event_type"))?;
+    if !request.data.is_object() {
+        return Err(ApiError::validation("`data` must be a JSON object").with_field("data"));
+    }
     let targets: Vec<u64> = match request.endpoint_id {
         Some(id) => {
             let id = row_id(&id.to_string()).map_err(|err| err.with_field("endpoint_id"))?;

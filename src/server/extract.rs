@@ -107,10 +107,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiErro
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        json_error(err.into_inner(), Some(path))
-    })?;
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
+    let value = crate::object::from_object(tracked)
+        .map_err(|err| json_error(err, Some(track.path().to_string())))?;
     deserializer.end().map_err(|err| json_error(err, None))?;
     Ok(value)
 }
@@ -193,9 +193,23 @@ mod tests {
     fn ids_are_positive_integers_that_fit_the_column() {
         assert_eq!(row_id("42").ok(), Some(42));
         assert_eq!(row_id("9223372036854775807").ok(), Some(MAX_ROW_ID));
-        for bad in ["", "0", "-1", "+1", "1.0", "abc", "9223372036854775808", "99999999999999999999", " 1"] {
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+1",
+            "1.0",
+            "abc",
+            "9223372036854775808",
+            "99999999999999999999",
+            " 1",
+        ] {
             let err = row_id(bad).unwrap_err();
-            assert_eq!((err.status(), err.code()), (StatusCode::BAD_REQUEST, "invalid_id"), "{bad:?}");
+            assert_eq!(
+                (err.status(), err.code()),
+                (StatusCode::BAD_REQUEST, "invalid_id"),
+                "{bad:?}"
+            );
         }
     }
 
@@ -210,8 +224,12 @@ mod tests {
         struct Shape {
             count: u32,
         }
-        let err = parse_json::<Shape>(&Bytes::from_static(br#"{"count":"s3cret-value"}"#)).unwrap_err();
-        assert_eq!((err.code(), err.field()), ("validation_failed", Some("count")));
+        let err =
+            parse_json::<Shape>(&Bytes::from_static(br#"{"count":"s3cret-value"}"#)).unwrap_err();
+        assert_eq!(
+            (err.code(), err.field()),
+            ("validation_failed", Some("count"))
+        );
         assert!(!err.message().contains("s3cret-value"), "{}", err.message());
     }
 
@@ -232,12 +250,36 @@ mod tests {
     }
 
     #[test]
+    fn bodies_must_be_objects() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Change {
+            enabled: Option<bool>,
+            url: Option<String>,
+        }
+        assert!(parse_json::<Change>(&Bytes::from_static(b"{}")).is_ok());
+        for body in [&b"[null, null]"[..], b"null", b"7", b"\"x\""] {
+            let err = parse_json::<Change>(&Bytes::from_static(body)).unwrap_err();
+            assert_eq!(
+                err.code(),
+                "validation_failed",
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
     fn bodies_that_are_not_utf8_or_json_are_bad_requests() {
-        let err = parse_json::<serde_json::Value>(&Bytes::from_static(b"{\"a\":\"\xff\"}")).unwrap_err();
+        let err =
+            parse_json::<serde_json::Value>(&Bytes::from_static(b"{\"a\":\"\xff\"}")).unwrap_err();
         assert_eq!(err.code(), "invalid_utf8");
-        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let deep = "{\"a\":".repeat(10_000) + "1" + &"}".repeat(10_000);
         let err = parse_json::<serde_json::Value>(&Bytes::from(deep)).unwrap_err();
-        assert_eq!((err.status(), err.code()), (StatusCode::BAD_REQUEST, "malformed_json"));
+        assert_eq!(
+            (err.status(), err.code()),
+            (StatusCode::BAD_REQUEST, "malformed_json")
+        );
         let err = parse_json::<serde_json::Value>(&Bytes::from_static(b"{} trailing")).unwrap_err();
         assert_eq!(err.code(), "malformed_json");
     }

@@ -188,6 +188,9 @@ fn of_catalog(webhook: &crate::subscription::Webhook, catalog: &Catalog) -> bool
 
 /// `time` as a [`Timestamp`], or `None` outside what RFC 3339 can write.
 fn timestamp(time: SystemTime) -> Option<Timestamp> {
-    let seconds = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
     Timestamp::from_unix_seconds(i64::try_from(seconds).ok()?).ok()
 }

@@ -40,6 +40,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         titanx::fetch,
         titanx::remove,
     ),
+    components(schemas(eventium::DeliveryStatus)),
     modifiers(&BearerAuth),
     tags(
         (name = "titan", description = "Titan webhooks (seeds 000 and 001)"),

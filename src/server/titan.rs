@@ -24,7 +24,9 @@ where
         .route("/api/webhooks", get(list::<S, B>).post(create::<S, B>))
         .route(
             "/api/webhooks/{id}",
-            get(fetch::<S, B>).put(update::<S, B>).delete(remove::<S, B>),
+            get(fetch::<S, B>)
+                .put(update::<S, B>)
+                .delete(remove::<S, B>),
         )
         .with_state(api)
 }

@@ -84,7 +84,10 @@ fn generate_secret() -> Result<HmacKey, ApiError> {
     let mut bytes = Zeroizing::new([0u8; SECRET_BYTES]);
     getrandom::fill(bytes.as_mut_slice())
         .map_err(|_| ApiError::internal(&"the random source failed"))?;
-    let text = Zeroizing::new(format!("{WHSEC_PREFIX}{}", STANDARD.encode(bytes.as_slice())));
+    let text = Zeroizing::new(format!(
+        "{WHSEC_PREFIX}{}",
+        STANDARD.encode(bytes.as_slice())
+    ));
     Ok(HmacKey::new(text.as_str()))
 }
 
@@ -141,8 +144,10 @@ where
     B: WebhookBackend,
 {
     if request.event_types.is_empty() {
-        return Err(ApiError::validation("`eventTypes`: name at least one event type")
-            .with_field("eventTypes"));
+        return Err(
+            ApiError::validation("`eventTypes`: name at least one event type")
+                .with_field("eventTypes"),
+        );
     }
     if request.name.as_deref() == Some("") {
         return Err(ApiError::validation("`name`: must not be empty").with_field("name"));
@@ -284,7 +289,12 @@ mod tests {
             assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 8);
             assert_eq!(row_of(&id).unwrap(), row);
         }
-        assert_eq!(row_of("550e8400-e29b-41d4-a716-446655440000").unwrap_err().code(), "not_found");
+        assert_eq!(
+            row_of("550e8400-e29b-41d4-a716-446655440000")
+                .unwrap_err()
+                .code(),
+            "not_found"
+        );
         assert_eq!(row_of("not-a-uuid").unwrap_err().code(), "invalid_id");
         assert_eq!(public_id(1 << 62).unwrap_err().code(), "internal");
     }

@@ -92,6 +92,7 @@ impl fmt::Debug for HmacKey {
 #[non_exhaustive]
 pub struct CreateWebhook {
     /// The HTTPS URL deliveries go to.
+    #[cfg_attr(feature = "server", schema(example = "https://example.com/webhooks"))]
     pub url: String,
     /// Event types to subscribe to; `None`, `[]` or `["*"]` for every event.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,6 +26,7 @@ use crate::retry::RetryPolicy;
 #[non_exhaustive]
 pub struct CreateEndpoint {
     /// The HTTPS URL deliveries go to.
+    #[cfg_attr(feature = "server", schema(example = "https://example.com/webhooks"))]
     pub url: String,
     /// Event types to subscribe to; `None`, `[]` or `["*"]` for every event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,7 +90,11 @@ pub struct UpdateEndpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<String>>,
     /// A new description; `Some(None)` removes it.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<Option<String>>,
     /// Enables or disables the endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,7 +103,11 @@ pub struct UpdateEndpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<Vec<CustomHeader>>,
     /// A new retry policy; `Some(None)` for the sender's default.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retries: Option<Option<RetryPolicy>>,
 }
 

@@ -25,12 +25,26 @@ pub const MAX_CUSTOM_HEADERS: usize = 10;
 /// assert_eq!(header.name(), "X-Secret");
 /// assert!(!format!("{header:?}").contains("my-secret"));
 /// ```
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CustomHeader {
     name: String,
     value: String,
+}
+
+/// A header's fields as JSON gives them, from an object only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderFields {
+    name: String,
+    value: String,
+}
+
+impl<'de> Deserialize<'de> for CustomHeader {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let HeaderFields { name, value } = crate::object::from_object(deserializer)?;
+        Ok(Self { name, value })
+    }
 }
 
 impl CustomHeader {

@@ -45,6 +45,7 @@ pub struct CreateTitanXWebhook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The HTTPS endpoint deliveries go to.
+    #[cfg_attr(feature = "server", schema(example = "https://example.com/webhooks"))]
     pub url: String,
     /// The event types to subscribe to.
     #[cfg_attr(feature = "server", schema(value_type = Vec<String>, example = json!(["job.contact.scored"])))]

@@ -41,7 +41,9 @@ impl ApiServer {
 
     /// Starts the API after `configure` has had its say.
     pub async fn start_with(
-        configure: impl FnOnce(ManagementApi<Queue, MemoryWebhooks>) -> ManagementApi<Queue, MemoryWebhooks>,
+        configure: impl FnOnce(
+            ManagementApi<Queue, MemoryWebhooks>,
+        ) -> ManagementApi<Queue, MemoryWebhooks>,
     ) -> Self {
         let guard = UrlGuard::new().allow_loopback_for_testing();
         let webhooks = WebhookStore::builder(
@@ -61,8 +63,15 @@ impl ApiServer {
         let tokens = BearerTokens::new()
             .with_token(TOKEN_A, principal("tenant-a").with_scope(MANAGE_SCOPE))
             .with_token(TOKEN_B, principal("tenant-b").with_scope(MANAGE_SCOPE))
-            .with_token(TOKEN_READ_ONLY, principal("tenant-a").with_scope("webhooks:read"));
-        let api = configure(ManagementApi::new(webhooks.clone(), dispatcher.clone(), tokens));
+            .with_token(
+                TOKEN_READ_ONLY,
+                principal("tenant-a").with_scope("webhooks:read"),
+            );
+        let api = configure(ManagementApi::new(
+            webhooks.clone(),
+            dispatcher.clone(),
+            tokens,
+        ));
         let app = api.router();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -86,8 +95,15 @@ impl ApiServer {
     }
 
     /// A request with tenant `token`'s bearer token.
-    pub fn request(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(token)
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
     }
 
     /// Sends `body` as JSON and returns the status and the parsed answer
