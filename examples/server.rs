@@ -11,8 +11,9 @@
 //! - Keeps its data in `TITAN_WEBHOOKS_DB` (`titan-webhooks.db`). Secrets in
 //!   it are sealed with the key in `TITAN_WEBHOOKS_KEY`; without one, a
 //!   development key is created beside the database on the first run.
-//! - `TITAN_WEBHOOKS_ALLOW_LOOPBACK=1` lets webhooks point at this machine,
-//!   for trying deliveries locally. Leave it unset anywhere else.
+//! - `TITAN_WEBHOOKS_ALLOW_LOOPBACK=1` lets webhooks point at this machine
+//!   over plain http, for trying deliveries locally. Leave it unset anywhere
+//!   else.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,9 @@ async fn main() -> Result<(), Error> {
     let owner = Owner::new(env_or("TITAN_WEBHOOKS_OWNER", "dev"))?;
     let guard = if std::env::var("TITAN_WEBHOOKS_ALLOW_LOOPBACK").as_deref() == Ok("1") {
         println!("warning: webhooks may point at this machine (TITAN_WEBHOOKS_ALLOW_LOOPBACK=1)");
-        UrlGuard::new().allow_loopback_for_testing()
+        UrlGuard::new()
+            .allow_loopback_for_testing()
+            .allow_http_for_testing()
     } else {
         UrlGuard::new()
     };

@@ -41,6 +41,8 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -153,6 +155,7 @@ async fn handle(
         path: path.clone(),
         headers,
         body,
+        at: std::time::Instant::now(),
     });
     inner.arrived.notify_waiters();
     {
