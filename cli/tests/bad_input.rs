@@ -295,3 +295,46 @@ fn every_command_documents_an_example_and_its_exit_codes() {
         .success()
         .stdout(predicate::str::contains("  3  any other error"));
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let signed = |color: &str| {
+        cmd()
+            .args([
+                "--color",
+                color,
+                "sign",
+                "--scheme",
+                "titan",
+                "--secret-env",
+                "K",
+            ])
+            .env("K", "key")
+            .env_remove("NO_COLOR")
+            .write_stdin("{}")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    // stdout is a pipe here, so `auto` means none.
+    assert!(!signed("auto").contains(&0x1b));
+    assert!(!signed("never").contains(&0x1b));
+    assert!(signed("always").starts_with(b"\x1b["));
+    cmd()
+        .args([
+            "--color",
+            "always",
+            "verify",
+            "--scheme",
+            "titan",
+            "--secret-env",
+            "K",
+        ])
+        .env("K", "key")
+        .write_stdin("{}")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("\x1b["));
+}

@@ -271,3 +271,124 @@ fn an_unknown_event_is_sent_with_a_warning() {
     assert_eq!(code, 0);
     assert!(stdout.contains("message.recieved"), "{stdout}");
 }
+
+/// One HTTP/1.1 request over a plain socket: the status and the body.
+fn raw_request(url: &str, request_head: &str, body: &[u8]) -> (u16, String) {
+    use std::io::Write as _;
+    let authority = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+    let head = request_head.replace("{host}", &authority);
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn post(url: &str, headers: &titan_webhooks::http::HeaderMap, body: &[u8]) -> (u16, String) {
+    let mut head = format!(
+        "POST /hook HTTP/1.1\r\nHost: {{host}}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    raw_request(url, &head, body)
+}
+
+#[test]
+fn listen_counts_verified_duplicate_and_rejected_deliveries() {
+    use titan_webhooks::{Scheme, Signer};
+
+    let listener = Listener::start(
+        "titan",
+        secret_for("titan"),
+        &["--max-deliveries", "4", "--max-body", "1KiB"],
+    );
+    let url = listener.url.clone();
+
+    // A browser's GET is answered, and is not a delivery.
+    let (status, body) = raw_request(
+        &url,
+        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(status, 405);
+    assert!(body.contains("POST signed deliveries here"), "{body}");
+
+    let envelope = br#"{"id":"evt_dup","event":"chat.read","session":"s","timestamp":"2025-01-15T10:30:00Z","payload":{}}"#;
+    let secret = Scheme::titan()
+        .secret_encoding()
+        .parse(secret_for("titan"))
+        .unwrap();
+    let signed = Signer::new(Scheme::titan(), secret).sign(envelope);
+    assert_eq!(
+        post(&url, &signed, envelope),
+        (200, r#"{"received":true}"#.to_owned())
+    );
+    // The same delivery again: acknowledged, so the sender stops retrying.
+    assert_eq!(
+        post(&url, &signed, envelope),
+        (200, r#"{"received":true,"duplicate":true}"#.to_owned())
+    );
+    let large = vec![b' '; 2048];
+    assert_eq!(
+        post(&url, &signed, &large),
+        (413, r#"{"error":"body_too_large"}"#.to_owned())
+    );
+    assert_eq!(
+        post(&url, &titan_webhooks::http::HeaderMap::new(), envelope),
+        (401, r#"{"error":"missing_header"}"#.to_owned())
+    );
+
+    let (code, stdout, stderr) = listener.finish();
+    assert_eq!(
+        code, 1,
+        "a rejected delivery makes the exit code 1: {stderr}"
+    );
+    assert!(
+        stderr.contains("4 deliveries: 1 verified, 1 duplicate, 2 rejected"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("#1 "), "{stdout}");
+    assert!(stdout.contains(" POST /hook 200 duplicate"), "{stdout}");
+    assert!(stdout.contains(" POST /hook 413 rejected"), "{stdout}");
+    assert!(stdout.contains("#4 "), "{stdout}");
+    assert!(!stdout.contains("#5 "), "{stdout}");
+}
+
+#[cfg(unix)]
+#[test]
+fn listen_prints_its_count_when_interrupted() {
+    let listener = Listener::start("titan", secret_for("titan"), &[]);
+    assert!(listener.first_line.contains("Press Ctrl-C to stop."));
+    send(&listener.url, "titan", secret_for("titan"))
+        .args(["--allow-private", "--event", "session.status"])
+        .assert()
+        .success();
+    let pid = listener.child.as_ref().unwrap().id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let (code, stdout, stderr) = listener.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("session.status"), "{stdout}");
+    assert!(
+        stderr.contains("1 delivery: 1 verified, 0 duplicate, 0 rejected"),
+        "{stderr}"
+    );
+}
