@@ -120,6 +120,8 @@ fn join(head: String, count: u64, unit: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn durations_read_well() {
         assert_eq!(duration(45), "45 s");
@@ -130,8 +132,6 @@ mod tests {
         assert_eq!(duration(86_400 + 3600), "1 day 1 h");
         assert_eq!(duration(u64::MAX), "213503982334601 days 7 h");
     }
-
-    use super::*;
 
     #[test]
     fn sizes_read_well() {
