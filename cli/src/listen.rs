@@ -11,9 +11,7 @@ use axum::extract::{FromRef, FromRequest as _, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::Value;
-use titan_webhooks::receiver::{
-    MemoryReplayGuard, ReceiveError, Receiver, VerifiedWebhook, WebhookRejection,
-};
+use titan_webhooks::receiver::{MemoryReplayGuard, ReceiveError, Receiver, VerifiedWebhook};
 use titan_webhooks::{Timestamp, Verifier};
 use tokio::sync::Notify;
 
@@ -212,7 +210,8 @@ async fn deliver(State(state): State<AppState>, request: Request) -> Response {
                 "rejected",
                 Some(error),
             );
-            WebhookRejection::from(error.clone()).into_response()
+            // The library's answer: its status and `{"error":"<code>"}`.
+            rejection.into_response()
         }
     };
     if tally.max.is_some_and(|max| number >= max) {
