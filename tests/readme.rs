@@ -85,6 +85,12 @@ mod durable {
     include!("readme/durable.rs");
 }
 
+#[cfg(all(feature = "server", feature = "sqlite"))]
+#[allow(dead_code)]
+mod management_api {
+    include!("readme/management_api.rs");
+}
+
 #[cfg(feature = "postgres")]
 #[allow(dead_code)]
 mod outbox {
