@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -207,6 +207,25 @@ fn redact_strings(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// The `{id}` segment of a route's path, percent-decoded. A segment that
+/// does not decode to UTF-8 is `400 invalid_id`, in the one error shape,
+/// rather than axum's plain-text rejection.
+pub(crate) struct PathId(pub(crate) String);
+
+impl<St: Send + Sync> FromRequestParts<St> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Self(id))
+            .map_err(|_| {
+                ApiError::bad_request("invalid_id", "the id is not valid UTF-8 once decoded")
+                    .with_field("id")
+            })
+    }
 }
 
 /// A row id from a path: a positive integer that fits a signed 64-bit
