@@ -314,13 +314,15 @@ where
 {
     let id = row_id(&id)?;
     owned(&api, caller.owner(), id, &Catalog::eventium()).await?;
-    let mut change = UpdateWebhook::default();
-    change.url = request.url;
-    change.events = request.events;
-    change.label = request.description;
-    change.enabled = request.enabled;
-    change.headers = request.headers;
-    change.retries = request.retries;
+    let change = UpdateWebhook {
+        url: request.url,
+        events: request.events,
+        label: request.description,
+        enabled: request.enabled,
+        headers: request.headers,
+        retries: request.retries,
+        ..UpdateWebhook::default()
+    };
     api.webhooks()
         .update(caller.owner(), &WebhookId::Number(id), change)
         .await
