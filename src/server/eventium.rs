@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, Caller, query, row_id};
+use super::extract::{ApiJson, Caller, PathId, query, row_id};
 use super::titan::{all_of_catalog, owned};
 use super::{ApiError, ManagementApi, timestamp};
 use crate::queue::{
@@ -293,7 +293,7 @@ where
 pub(super) async fn get_endpoint<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Endpoint>, ApiError>
 where
     S: DeliveryStore + DeliveryAdmin,
@@ -328,7 +328,7 @@ where
 pub(super) async fn update_endpoint<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     ApiJson(request): ApiJson<UpdateEndpoint>,
 ) -> Result<Json<Endpoint>, ApiError>
 where
@@ -381,7 +381,7 @@ where
 pub(super) async fn delete_endpoint<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError>
 where
     S: DeliveryStore + DeliveryAdmin,
@@ -433,7 +433,7 @@ where
 pub(super) async fn rotate_secret<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     ApiJson(request): ApiJson<RotateSecret>,
 ) -> Result<Json<RotatedEndpointSecret>, ApiError>
 where
@@ -676,7 +676,7 @@ where
 pub(super) async fn redeliver<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<(StatusCode, Json<Redelivered>), ApiError>
 where
     S: DeliveryStore + DeliveryAdmin,

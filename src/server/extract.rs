@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -18,6 +18,12 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 /// The largest id a row can have: ids are stored as signed 64-bit integers.
 const MAX_ROW_ID: u64 = i64::MAX.unsigned_abs();
+
+/// The deepest nesting of arrays and objects a body may have: serde_json's
+/// own recursion limit, checked before parsing so that every body nested
+/// deeper is malformed, whatever type the route expects where the nesting
+/// starts.
+const MAX_DEPTH: usize = 128;
 
 /// What the extractors need from the routers' state.
 #[derive(Clone)]
@@ -106,6 +112,14 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiErro
             "the body is not valid UTF-8",
         ));
     }
+    if nested_too_deeply(body) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            format!(
+                "the body is not valid JSON: arrays and objects nest more than {MAX_DEPTH} levels deep"
+            ),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let mut track = serde_path_to_error::Track::new();
     let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
@@ -113,6 +127,40 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiErro
         .map_err(|err| json_error(err, Some(track.path().to_string())))?;
     deserializer.end().map_err(|err| json_error(err, None))?;
     Ok(value)
+}
+
+/// Whether arrays and objects in `body` nest deeper than [`MAX_DEPTH`],
+/// counting brackets outside strings. Without this, a typed body fails at
+/// the first level where the type does not match, as `422` with a message
+/// about the type rather than the nesting.
+fn nested_too_deeply(body: &[u8]) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth = depth.saturating_add(1);
+                if depth > MAX_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn json_error(err: serde_json::Error, path: Option<String>) -> ApiError {
@@ -159,6 +207,25 @@ fn redact_strings(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// The `{id}` segment of a route's path, percent-decoded. A segment that
+/// does not decode to UTF-8 is `400 invalid_id`, in the one error shape,
+/// rather than axum's plain-text rejection.
+pub(crate) struct PathId(pub(crate) String);
+
+impl<St: Send + Sync> FromRequestParts<St> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Self(id))
+            .map_err(|_| {
+                ApiError::bad_request("invalid_id", "the id is not valid UTF-8 once decoded")
+                    .with_field("id")
+            })
+    }
 }
 
 /// A row id from a path: a positive integer that fits a signed 64-bit

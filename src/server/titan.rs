@@ -1,12 +1,12 @@
 //! Titan's webhook routes (seeds 000 and 001): `/api/webhooks`, integer
 //! ids, every answer inside `{"data": …}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::extract::{ApiJson, Caller, row_id};
+use super::extract::{ApiJson, Caller, PathId, row_id};
 use super::{ApiError, ManagementApi, of_catalog};
 use crate::Catalog;
 use crate::queue::{DeliveryAdmin, DeliveryStore};
@@ -158,7 +158,7 @@ pub(super) async fn owned<S, B: WebhookBackend>(
 pub(super) async fn fetch<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Data<Webhook>>, ApiError>
 where
     S: DeliveryStore + DeliveryAdmin,
@@ -196,7 +196,7 @@ where
 pub(super) async fn update<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     ApiJson(change): ApiJson<UpdateWebhook>,
 ) -> Result<Json<Data<Webhook>>, ApiError>
 where
@@ -234,7 +234,7 @@ where
 pub(super) async fn remove<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Data<DeleteResult>>, ApiError>
 where
     S: DeliveryStore + DeliveryAdmin,

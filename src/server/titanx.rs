@@ -1,7 +1,7 @@
 //! TitanX's routes (seed 002): `/api/public/v2/webhooks`, UUID ids and a
 //! `whsec_…` secret shown once.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, Caller, PathId};
 use super::titan::{all_of_catalog, owned};
 use super::{ApiError, ManagementApi};
 use crate::queue::{DeliveryAdmin, DeliveryStore};
@@ -228,7 +228,7 @@ where
 pub(super) async fn fetch<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<TitanXWebhook>, ApiError>
 where
     S: DeliveryStore + DeliveryAdmin,
@@ -258,7 +258,7 @@ where
 pub(super) async fn remove<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError>
 where
     S: DeliveryStore + DeliveryAdmin,

@@ -34,7 +34,8 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Starts the API with a guard that lets webhooks point at 127.0.0.1.
+    /// Starts the API with a guard that lets webhooks point at
+    /// `http://127.0.0.1`.
     pub async fn start() -> Self {
         Self::start_with(|api| api).await
     }
@@ -45,6 +46,8 @@ impl ApiServer {
             ManagementApi<Queue, MemoryWebhooks>,
         ) -> ManagementApi<Queue, MemoryWebhooks>,
     ) -> Self {
+        // The receivers in the tests are plain-http servers on 127.0.0.1;
+        // every other blocked range stays blocked.
         let guard = UrlGuard::new()
             .allow_loopback_for_testing()
             .allow_http_for_testing();
@@ -119,8 +122,9 @@ impl ApiServer {
     ) -> (u16, serde_json::Value) {
         let mut request = self.request(method, path, token);
         if let Some(body) = body {
+            // reqwest's `json` feature is not enabled; this is what it does.
             request = request
-                .header("content-type", "application/json")
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(serde_json::to_vec(&body).unwrap());
         }
         let response = request.send().await.unwrap();
