@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, Caller, PathId, query, row_id};
+use super::extract::{ApiJson, Caller, OptionalJson, PathId, query, row_id};
 use super::titan::{all_of_catalog, owned};
 use super::{ApiError, ManagementApi, timestamp};
 use crate::queue::{
@@ -111,7 +111,13 @@ async fn announce<S, B>(
     S: DeliveryStore + DeliveryAdmin,
     B: WebhookBackend,
 {
-    let envelope = EventiumEnvelope::new(event, serde_json::json!({ "endpoint": endpoint }));
+    // Custom header values often carry credentials for the endpoint's own
+    // receiver; the event may go to other receivers, so they stay out.
+    let shown = Endpoint {
+        headers: Vec::new(),
+        ..endpoint.clone()
+    };
+    let envelope = EventiumEnvelope::new(event, serde_json::json!({ "endpoint": shown }));
     if let Err(err) = api.dispatcher().dispatch_for(owner, &envelope).await {
         tracing::error!(error = %err, endpoint = endpoint.id, "could not queue the endpoint lifecycle event");
     }
@@ -132,6 +138,7 @@ async fn announce<S, B>(
         (status = 413, description = "The body is too large", body = super::ErrorBody),
         (status = 415, description = "The body is not JSON", body = super::ErrorBody),
         (status = 422, description = "A field breaks a rule", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -243,6 +250,7 @@ impl PageQuery {
         (status = 400, description = "A bad cursor or limit", body = super::ErrorBody),
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -287,6 +295,7 @@ where
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
         (status = 404, description = "No such endpoint", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -322,6 +331,7 @@ where
         (status = 413, description = "The body is too large", body = super::ErrorBody),
         (status = 415, description = "The body is not JSON", body = super::ErrorBody),
         (status = 422, description = "A field breaks a rule", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -375,6 +385,7 @@ where
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
         (status = 404, description = "No such endpoint", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -416,7 +427,10 @@ where
     tag = "eventium",
     operation_id = "eventium_rotate_secret",
     params(("id" = i64, Path, minimum = 1, description = "Endpoint ID")),
-    request_body = RotateSecret,
+    request_body(
+        content = Option<RotateSecret>,
+        description = "Optional: without a body, the old secret signs for one more day"
+    ),
     responses(
         (status = 200, description = "The new secret, shown only here", body = RotatedEndpointSecret),
         (status = 400, description = "Malformed JSON, not UTF-8, or a bad id", body = super::ErrorBody),
@@ -427,6 +441,7 @@ where
         (status = 413, description = "The body is too large", body = super::ErrorBody),
         (status = 415, description = "The body is not JSON", body = super::ErrorBody),
         (status = 422, description = "The grace period is too long", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -434,7 +449,7 @@ pub(super) async fn rotate_secret<S, B>(
     State(api): State<ManagementApi<S, B>>,
     Caller(caller): Caller,
     PathId(id): PathId,
-    ApiJson(request): ApiJson<RotateSecret>,
+    OptionalJson(request): OptionalJson<RotateSecret>,
 ) -> Result<Json<RotatedEndpointSecret>, ApiError>
 where
     S: DeliveryStore + DeliveryAdmin,
@@ -510,6 +525,7 @@ pub(super) enum DeliveryStatus {
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
         (status = 404, description = "No such endpoint", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -670,6 +686,7 @@ where
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
         (status = 404, description = "No such delivery", body = super::ErrorBody),
         (status = 409, description = "The delivery is still open", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -740,6 +757,7 @@ where
         (status = 413, description = "The body is too large", body = super::ErrorBody),
         (status = 415, description = "The body is not JSON", body = super::ErrorBody),
         (status = 422, description = "An event type outside the catalog", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]

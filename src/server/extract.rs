@@ -65,17 +65,49 @@ where
     async fn from_request(request: Request, state: &St) -> Result<Self, ApiError> {
         let rules = RequestRules::from_ref(state);
         if !is_json(request.headers()) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "the body must be JSON, sent with `Content-Type: application/json`",
-            ));
+            return Err(not_json());
         }
         let body = axum::body::to_bytes(request.into_body(), rules.body_limit)
             .await
             .map_err(|_| too_large(rules.body_limit))?;
         parse_json(&body).map(ApiJson)
     }
+}
+
+/// A JSON body as [`ApiJson`] reads it, or `T::default()` when the request
+/// has no body at all.
+pub(crate) struct OptionalJson<T>(pub(crate) T);
+
+impl<St, T> FromRequest<St> for OptionalJson<T>
+where
+    St: Send + Sync,
+    RequestRules: FromRef<St>,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &St) -> Result<Self, ApiError> {
+        let rules = RequestRules::from_ref(state);
+        let json = is_json(request.headers());
+        let body = axum::body::to_bytes(request.into_body(), rules.body_limit)
+            .await
+            .map_err(|_| too_large(rules.body_limit))?;
+        if body.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        if !json {
+            return Err(not_json());
+        }
+        parse_json(&body).map(OptionalJson)
+    }
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "the body must be JSON, sent with `Content-Type: application/json`",
+    )
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -167,10 +199,25 @@ fn json_error(err: serde_json::Error, path: Option<String>) -> ApiError {
     let message = redact_strings(&err.to_string());
     match err.classify() {
         serde_json::error::Category::Data => {
-            let error = ApiError::validation(message);
-            match path.filter(|path| path != ".") {
-                Some(path) => error.with_field(path),
-                None => error,
+            let error = ApiError::validation(message.clone());
+            let path = path.filter(|path| path != ".");
+            // serde names a missing or unknown field in its message, at the
+            // path of the object that holds it.
+            let named = ["missing field `", "unknown field `"]
+                .iter()
+                .find_map(|prefix| message.strip_prefix(prefix))
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(name, _)| name);
+            match (path, named) {
+                // serde_path_to_error already ends an unknown field's path
+                // with its name; a missing field's path is its parent's.
+                (Some(path), Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+                    error.with_field(path)
+                }
+                (Some(path), Some(name)) => error.with_field(format!("{path}.{name}")),
+                (None, Some(name)) => error.with_field(name.to_owned()),
+                (Some(path), None) => error.with_field(path),
+                (None, None) => error,
             }
         }
         _ => ApiError::bad_request(
@@ -180,13 +227,23 @@ fn json_error(err: serde_json::Error, path: Option<String>) -> ApiError {
     }
 }
 
-/// `text` with the contents of every double-quoted string replaced, so a
-/// value from the body is never echoed.
+/// What precedes a value from the body that serde or this crate's own
+/// parsers quote in backticks.
+const QUOTED_VALUES: [&str; 3] = [
+    "unknown variant `",
+    "unknown retry policy `",
+    "invalid value: `",
+];
+
+/// `text` with the contents of every double-quoted string, and of every
+/// backtick-quoted value from the body, replaced, so a value from the body
+/// is never echoed. Field names and the expected values stay.
 fn redact_strings(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut inside = false;
     let mut escaped = false;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         if inside {
             if escaped {
                 escaped = false;
@@ -196,11 +253,19 @@ fn redact_strings(text: &str) -> String {
                 inside = false;
                 out.push_str("…\"");
             }
-        } else {
-            out.push(c);
-            if c == '"' {
-                inside = true;
+            continue;
+        }
+        out.push(c);
+        if c == '"' {
+            inside = true;
+        } else if c == '`' && QUOTED_VALUES.iter().any(|prefix| out.ends_with(prefix)) {
+            // Skip to the closing backtick.
+            for quoted in chars.by_ref() {
+                if quoted == '`' {
+                    break;
+                }
             }
+            out.push_str("…`");
         }
     }
     if inside {
@@ -278,6 +343,54 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn values_quoted_in_backticks_are_never_echoed_but_names_are() {
+        assert_eq!(
+            redact_strings("unknown variant `s3cret`, expected `active` or `inactive`"),
+            "unknown variant `…`, expected `active` or `inactive`"
+        );
+        assert_eq!(
+            redact_strings("unknown retry policy `s3cret`; expected `constant`"),
+            "unknown retry policy `…`; expected `constant`"
+        );
+        assert_eq!(
+            redact_strings("unknown field `hmackey`"),
+            "unknown field `hmackey`"
+        );
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_named() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            policy: String,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Outer {
+            url: String,
+            retries: Option<Inner>,
+        }
+        let field = |body: &'static [u8]| {
+            parse_json::<Outer>(&Bytes::from_static(body))
+                .unwrap_err()
+                .field()
+                .map(str::to_owned)
+        };
+        assert_eq!(field(b"{}").as_deref(), Some("url"));
+        assert_eq!(
+            field(br#"{"url":"u","hmackey":"k"}"#).as_deref(),
+            Some("hmackey")
+        );
+        assert_eq!(
+            field(br#"{"url":"u","retries":{}}"#).as_deref(),
+            Some("retries.policy")
+        );
     }
 
     #[test]

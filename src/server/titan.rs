@@ -51,6 +51,7 @@ fn field(name: &'static str) -> &'static str {
         (status = 413, description = "The body is too large", body = super::ErrorBody),
         (status = 415, description = "The body is not JSON", body = super::ErrorBody),
         (status = 422, description = "A field breaks a rule", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -81,6 +82,7 @@ where
         (status = 200, description = "The caller's webhooks", body = Data<Vec<Webhook>>),
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -152,6 +154,7 @@ pub(super) async fn owned<S, B: WebhookBackend>(
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
         (status = 404, description = "No such webhook", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -190,6 +193,7 @@ where
         (status = 413, description = "The body is too large", body = super::ErrorBody),
         (status = 415, description = "The body is not JSON", body = super::ErrorBody),
         (status = 422, description = "A field breaks a rule", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -228,6 +232,7 @@ where
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
         (status = 404, description = "No such webhook", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -131,6 +131,7 @@ fn view(stored: &StoredWebhook, secret: Option<HmacKey>) -> Result<TitanXWebhook
         (status = 413, description = "The body is too large", body = super::ErrorBody),
         (status = 415, description = "The body is not JSON", body = super::ErrorBody),
         (status = 422, description = "A field breaks a rule", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -190,6 +191,7 @@ where
         (status = 200, description = "The caller's webhooks", body = Data<Vec<TitanXWebhook>>),
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -222,6 +224,7 @@ where
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
         (status = 404, description = "No such webhook", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -252,6 +255,7 @@ where
         (status = 401, description = "No valid bearer token", body = super::ErrorBody),
         (status = 403, description = "The token lacks `webhooks:manage`", body = super::ErrorBody),
         (status = 404, description = "No such webhook", body = super::ErrorBody),
+        (status = 500, description = "The store failed; try again later", body = super::ErrorBody),
     ),
     security(("bearer" = []))
 )]
