@@ -9,7 +9,9 @@ use titan_webhooks::webhooks::{HealthPolicy, Keyring, Owner, SealingKey, Webhook
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let queue = SqliteStore::open("webhooks.db").await?;
     let key = SealingKey::from_env("TITAN_WEBHOOKS_KEY")?;
-    let webhooks = WebhookStore::builder(queue.webhooks(), Keyring::new(key)).open().await?;
+    let webhooks = WebhookStore::builder(queue.webhooks(), Keyring::new(key))
+        .open()
+        .await?;
     let subscriptions = Arc::new(webhooks.subscriptions(HealthPolicy::default()));
     let dispatcher = Dispatcher::builder(queue, subscriptions).build()?;
 
