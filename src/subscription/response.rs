@@ -91,11 +91,7 @@ impl ErrorBody {
     /// );
     /// # Ok::<(), serde_json::Error>(())
     /// ```
-    pub fn new(
-        code: impl Into<String>,
-        message: impl Into<String>,
-        field: Option<String>,
-    ) -> Self {
+    pub fn new(code: impl Into<String>, message: impl Into<String>, field: Option<String>) -> Self {
         Self {
             error: ErrorDetail {
                 code: code.into(),
