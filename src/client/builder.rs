@@ -269,8 +269,8 @@ fn base_url(text: &str, allow_http: bool) -> Result<Url, ClientError> {
         "http" => {
             return Err(ClientError::config(
                 "the base URL is plain http to a host other than loopback, where the token \
-                 would cross the network in the clear; use https, or allow_http(true) on a \
-                 network you trust",
+                 would cross the network in the clear; use https, or allow plain http \
+                 explicitly on a network you trust",
             ));
         }
         other => {
