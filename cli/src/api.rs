@@ -39,11 +39,7 @@ impl Api {
                 })?,
         };
         let token = BearerToken::from_env(TOKEN_VAR).map_err(|err| {
-            CliError::other(
-                err.to_string()
-                    .replace("invalid client configuration: ", ""),
-            )
-            .hint(format!(
+            CliError::other(reason(&err)).hint(format!(
                 "export {TOKEN_VAR} with the API's bearer token; tokens are never taken \
                      as arguments, which shell history and process lists show"
             ))

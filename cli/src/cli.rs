@@ -30,7 +30,8 @@ manage them through a provider's API.";
 
 const LONG_ABOUT: &str = "\
 Sign, verify, receive and send signed webhooks (Titan, TitanX, Eventium, \
-GitHub, Stripe, Standard Webhooks, Svix), with the titan-webhooks library.
+GitHub, Stripe, Standard Webhooks, Svix), and manage them through a \
+provider's management API, with the titan-webhooks library.
 
 Secrets never come from the command line, where shell history and process \
 lists would show them: use --secret-env VAR or --secret-file PATH, or type \

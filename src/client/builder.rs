@@ -135,7 +135,10 @@ impl ClientBuilder {
     /// # Ok::<(), titan_webhooks::client::ClientError>(())
     /// ```
     pub fn no_retries(mut self) -> Self {
-        self.schedule = RetrySchedule::explicit([]).unwrap_or_default();
+        // An empty list is always within bounds.
+        if let Ok(none) = RetrySchedule::explicit([]) {
+            self.schedule = none;
+        }
         self
     }
 
@@ -339,7 +342,9 @@ mod tests {
     }
 
     #[test]
-    fn the_default_schedule_retries_twice() {
+    fn the_default_schedule_retries_twice_and_no_retries_none() {
         assert_eq!(default_schedule().retries(), 2);
+        let builder = Client::builder("https://api.example.com", BearerToken::new("t"));
+        assert_eq!(builder.no_retries().schedule.retries(), 0);
     }
 }
