@@ -8,6 +8,7 @@
 #   postgres           no HTTP client (its TLS to the database may use rustls)
 #   axum, reqwest      no database, and neither builds the other
 #   server             no database: the application picks its store
+#   client             no database, no axum, no OpenAPI: an HTTP client only
 #   utoipa             only with server
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +40,5 @@ refuse postgres reqwest hyper axum utoipa
 refuse axum reqwest rustls sqlx utoipa
 refuse reqwest sqlx axum utoipa
 refuse server sqlx
+refuse client sqlx axum utoipa
 exit "$failed"

@@ -39,6 +39,8 @@
 //! | `sqlite`, `postgres` | `store` | durable queues and webhook backends on sqlx, and the transactional outbox |
 //! | `reqwest` | `transport` | the `Dispatcher`: claims, signs, sends, retries, records |
 //! | `axum` | [`receiver`] | the `VerifiedWebhook` extractor |
+//! | `server` | `server` | the seeds' management API as axum routers, with an OpenAPI document |
+//! | `client` | `client` | a typed client for the same API, on the same JSON types |
 //!
 //! The README on the repository walks through each with a complete
 //! program.
@@ -55,7 +57,8 @@
 //! [`receiver::ReceiveError`] and [`receiver::ReplayGuardError`]. The
 //! sending side adds `queue::StoreError`, `webhooks::WebhookStoreError`,
 //! `webhooks::SealingError` and `webhooks::OwnerError` (feature `queue`),
-//! and `transport::DispatchError` (feature `reqwest`).
+//! `transport::DispatchError` (feature `reqwest`), and
+//! `client::ClientError` (feature `client`).
 //!
 //! None of them carries a secret, an expected signature or a body, so they
 //! are safe to log and to return to a caller.
@@ -63,6 +66,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod clock;
 mod envelope;
 mod events;
@@ -152,6 +157,16 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<transport::DispatchError>();
     send_sync::<transport::Dispatcher<queue::MemoryStore>>();
+};
+
+#[cfg(feature = "client")]
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<client::Client>();
+    send_sync::<client::ClientError>();
+    send_sync::<client::TitanClient>();
+    send_sync::<client::EventiumClient>();
+    send_sync::<client::TitanXClient>();
 };
 
 #[cfg(feature = "axum")]

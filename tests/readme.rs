@@ -91,6 +91,12 @@ mod management_api {
     include!("readme/management_api.rs");
 }
 
+#[cfg(feature = "client")]
+#[allow(dead_code)]
+mod client {
+    include!("readme/client.rs");
+}
+
 #[cfg(feature = "postgres")]
 #[allow(dead_code)]
 mod outbox {

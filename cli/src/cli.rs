@@ -15,23 +15,28 @@ macro_rules! exit_codes {
 Exit codes:
   0  success
   1  the signature is invalid (verify), a delivery was rejected (listen),
-     or the receiver answered with a non-2xx status (send)
+     the receiver answered with a non-2xx status (send), or the management
+     API answered with an error (webhooks, deliveries)
   2  usage error: a missing or malformed option
-  3  any other error: reading a file or stdin, the secret, a body over
-     --max-body, the network, or a URL refused by the SSRF guard"
+  3  any other error: reading a file or stdin, the secret or token, a body
+     over --max-body, the network, a timeout, an answer that is not the
+     API's JSON, or a URL refused by the SSRF guard"
     };
 }
 
 const ABOUT: &str = "Sign, verify, receive and send signed webhooks \
-(Titan, TitanX, Eventium, GitHub, Stripe, Standard Webhooks, Svix).";
+(Titan, TitanX, Eventium, GitHub, Stripe, Standard Webhooks, Svix), and \
+manage them through a provider's API.";
 
 const LONG_ABOUT: &str = "\
 Sign, verify, receive and send signed webhooks (Titan, TitanX, Eventium, \
-GitHub, Stripe, Standard Webhooks, Svix), with the titan-webhooks library.
+GitHub, Stripe, Standard Webhooks, Svix), and manage them through a \
+provider's management API, with the titan-webhooks library.
 
 Secrets never come from the command line, where shell history and process \
 lists would show them: use --secret-env VAR or --secret-file PATH, or type \
-the secret at the hidden prompt when stdin is a terminal.";
+the secret at the hidden prompt when stdin is a terminal. The management \
+API's bearer token comes from TITAN_WEBHOOKS_TOKEN.";
 
 const TOP_AFTER_HELP: &str = concat!(
     "\
@@ -42,6 +47,7 @@ Examples:
   titan-webhooks listen --scheme titan --secret-file hmac.key --port 3000
   titan-webhooks send http://127.0.0.1:3000/ --allow-private --scheme titan \\
       --secret-file hmac.key --event message.received --data '{\"text\":\"hi\"}'
+  titan-webhooks webhooks list --base-url https://api.titan.example  # token in TITAN_WEBHOOKS_TOKEN
 
 ",
     exit_codes!()
@@ -113,6 +119,12 @@ pub enum Command {
     /// Send one signed test envelope to a URL.
     #[command(after_help = SEND_AFTER_HELP)]
     Send(SendArgs),
+    /// Manage webhooks through a provider's management API.
+    #[command(after_help = WEBHOOKS_AFTER_HELP)]
+    Webhooks(WebhooksArgs),
+    /// List deliveries and redeliver them (Eventium's management API).
+    #[command(after_help = DELIVERIES_AFTER_HELP)]
+    Deliveries(DeliveriesArgs),
 }
 
 const SIGN_AFTER_HELP: &str = "\
@@ -175,6 +187,355 @@ eventium; Titan's {id, event, session, timestamp, payload} for the others.
 Exit codes: 0 the receiver answered 2xx; 1 it answered anything else;
 2 usage error (for example --data that is not JSON); 3 the URL was refused
 by the SSRF guard, or a network, secret or other error.";
+
+/// Exit codes of the API commands.
+macro_rules! api_exit_codes {
+    () => {
+        "Exit codes: 0 done; 1 the API answered with an error, printed as
+error[<code>] with the server's stable code; 2 usage error (a missing
+--base-url, an option the flavour does not take); 3 no token, the network,
+a timeout, or an answer that is not the API's JSON."
+    };
+}
+
+/// Where the API commands find the token and the base URL.
+macro_rules! api_env {
+    () => {
+        "\
+The bearer token is read from TITAN_WEBHOOKS_TOKEN, never from an argument.
+The base URL is --base-url, or TITAN_WEBHOOKS_URL."
+    };
+}
+
+const WEBHOOKS_AFTER_HELP: &str = concat!(
+    "\
+Examples:
+  # TITAN_WEBHOOKS_TOKEN holds the token (from your secret store, not typed here).
+  export TITAN_WEBHOOKS_URL=https://api.titan.example
+
+  # Titan (the default flavour): create, list, change, delete.
+  titan-webhooks webhooks create --url https://myapp.example/webhooks/titan \\
+      --event message.received --event session.status --label 'My Webhook'
+  titan-webhooks webhooks list
+  titan-webhooks webhooks update 42 --disable
+  titan-webhooks webhooks delete 42
+
+  # Eventium: endpoints, a test event, a new secret.
+  titan-webhooks webhooks --flavour eventium create --url https://example.com/eventium/webhooks
+  titan-webhooks webhooks --flavour eventium test --event webhook.test --data '{\"hello\":\"world\"}'
+  titan-webhooks webhooks --flavour eventium rotate 7 --grace 3600
+
+  # TitanX, for a script.
+  titan-webhooks webhooks --flavour titanx list --json
+
+The signing key or secret a create (or rotate) answers with is shown only
+then: the command prints it once, and it cannot be fetched again.
+
+",
+    api_env!(),
+    "\n\n",
+    api_exit_codes!()
+);
+
+const DELIVERIES_AFTER_HELP: &str = concat!(
+    "\
+Examples:
+  titan-webhooks deliveries list --status retry
+  titan-webhooks deliveries list --endpoint 7 --limit 50 --json
+  titan-webhooks deliveries redeliver 120
+
+Deliveries are Eventium's API (seed 003); --flavour defaults to eventium.
+
+",
+    api_env!(),
+    "\n\n",
+    api_exit_codes!()
+);
+
+/// Which management API, and where: shared by `webhooks` and
+/// `deliveries`, before or after their subcommand.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The API's flavour: titan (`/api/webhooks`), eventium
+    /// (`/api/webhooks/endpoints`) or titanx (`/api/public/v2/webhooks`).
+    /// Defaults to titan for `webhooks` and eventium for `deliveries`.
+    #[arg(long, value_enum, global = true)]
+    pub flavour: Option<ApiFlavour>,
+
+    /// The API's base URL, for example `https://api.titan.example`;
+    /// TITAN_WEBHOOKS_URL when not given. Plain http only to loopback.
+    #[arg(long, value_name = "URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Give up on a request after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub timeout: u64,
+
+    /// Print JSON, the API's own shapes, instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Allow a plain http base URL to a host other than loopback, where
+    /// the token crosses the network in the clear.
+    #[arg(long, global = true)]
+    pub allow_http: bool,
+}
+
+/// A management API's flavour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiFlavour {
+    /// Titan (seeds 000, 001): integer ids, `hmacKey`, `{"data": …}`.
+    Titan,
+    /// Eventium (seed 003): endpoints, deliveries, test events, rotation.
+    Eventium,
+    /// TitanX (seed 002): UUID ids and `whsec_…` secrets.
+    Titanx,
+}
+
+/// `titan-webhooks webhooks`.
+#[derive(Debug, Args)]
+pub struct WebhooksArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub api: ApiArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: WebhooksCommand,
+}
+
+/// The `webhooks` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// List the webhooks (every page).
+    #[command(after_help = "\
+Examples:
+  titan-webhooks webhooks list --base-url https://api.titan.example
+  titan-webhooks webhooks list --flavour eventium --limit 50 --json")]
+    List(ListArgs),
+    /// Show one webhook.
+    #[command(after_help = "\
+Examples:
+  titan-webhooks webhooks get 42
+  titan-webhooks webhooks --flavour titanx get 550e8400-e29b-41d4-a716-446655440000")]
+    Get(IdArg),
+    /// Create a webhook; prints its signing key or secret, shown only once.
+    #[command(after_help = "\
+Examples:
+  # Titan generates the hmacKey unless you give one (never as an argument).
+  titan-webhooks webhooks create --url https://myapp.example/webhooks/titan \\
+      --event message.received --event session.status --session default
+  titan-webhooks webhooks create --url https://myapp.example/hook --hmac-key-file hmac.key
+  titan-webhooks webhooks --flavour titanx create --url https://your-app.example/webhooks/titanx \\
+      --event job.contact.scored --label 'Production Contact Webhook'")]
+    Create(CreateArgs),
+    /// Change a webhook (Titan: PUT; Eventium: PATCH; TitanX has no update).
+    #[command(after_help = "\
+Examples:
+  titan-webhooks webhooks update 42 --disable
+  titan-webhooks webhooks update 42 --event message.received --event message.sent
+  titan-webhooks webhooks update 42 --hmac-key-env NEW_HMAC_KEY   # Titan's key rotation
+  titan-webhooks webhooks --flavour eventium update 7 --url https://example.com/v2 --no-label")]
+    Update(UpdateArgs),
+    /// Delete a webhook.
+    #[command(after_help = "\
+Examples:
+  titan-webhooks webhooks delete 42
+  titan-webhooks webhooks --flavour eventium delete 7")]
+    Delete(IdArg),
+    /// Send a test event through the signed delivery path (Eventium).
+    #[command(after_help = "\
+Examples:
+  titan-webhooks webhooks --flavour eventium test
+  titan-webhooks webhooks --flavour eventium test --event webhook.test \\
+      --data '{\"hello\":\"world\"}' --endpoint 7")]
+    Test(TestArgs),
+    /// Give an endpoint a new secret, printed once (Eventium).
+    #[command(after_help = "\
+Examples:
+  # The old secret keeps signing too for an hour, while receivers switch.
+  titan-webhooks webhooks --flavour eventium rotate 7 --grace 3600")]
+    Rotate(RotateArgs),
+}
+
+/// A webhook's id.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// The id: a number (Titan, Eventium, deliveries) or a UUID (TitanX).
+    pub id: String,
+}
+
+/// `webhooks list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Show at most this many.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+}
+
+/// Where a Titan `hmacKey` comes from. Never from an argument.
+#[derive(Debug, Args)]
+pub struct HmacKeyArgs {
+    /// Titan: read the `hmacKey` from this environment variable (generated
+    /// by the server on create when not given).
+    #[arg(long, value_name = "VAR", conflicts_with = "hmac_key_file")]
+    pub hmac_key_env: Option<String>,
+
+    /// Titan: read the `hmacKey` from this file (one trailing newline is
+    /// ignored).
+    #[arg(long, value_name = "PATH")]
+    pub hmac_key_file: Option<PathBuf>,
+}
+
+/// `webhooks create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The HTTPS URL deliveries go to.
+    #[arg(long)]
+    pub url: String,
+
+    /// An event type to subscribe to; repeat for each. Titan and Eventium:
+    /// none means every event; TitanX needs at least one.
+    #[arg(long = "event", value_name = "TYPE")]
+    pub events: Vec<String>,
+
+    /// Titan: only events of this session.
+    #[arg(long)]
+    pub session: Option<String>,
+
+    /// A label for your reference (Titan `label`, Eventium `description`,
+    /// TitanX `name`).
+    #[arg(long)]
+    pub label: Option<String>,
+
+    /// Create it disabled (TitanX: `inactive`).
+    #[arg(long)]
+    pub disabled: bool,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub hmac_key: HmacKeyArgs,
+}
+
+/// `webhooks update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The webhook's id.
+    pub id: String,
+
+    /// A new URL.
+    #[arg(long)]
+    pub url: Option<String>,
+
+    /// Replace the event types with these; repeat for each.
+    #[arg(long = "event", value_name = "TYPE", conflicts_with = "all_events")]
+    pub events: Vec<String>,
+
+    /// Subscribe to every event.
+    #[arg(long)]
+    pub all_events: bool,
+
+    /// Titan: only events of this session.
+    #[arg(long, conflicts_with = "all_sessions")]
+    pub session: Option<String>,
+
+    /// Titan: events of every session.
+    #[arg(long)]
+    pub all_sessions: bool,
+
+    /// A new label (Titan `label`, Eventium `description`).
+    #[arg(long, conflicts_with = "no_label")]
+    pub label: Option<String>,
+
+    /// Remove the label.
+    #[arg(long)]
+    pub no_label: bool,
+
+    /// Enable it.
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+
+    /// Disable it.
+    #[arg(long)]
+    pub disable: bool,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub hmac_key: HmacKeyArgs,
+}
+
+/// `webhooks test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The test event's type.
+    #[arg(long, default_value = "webhook.test")]
+    pub event: String,
+
+    /// The event's data, a JSON object. Defaults to `{}`.
+    #[arg(long, value_name = "JSON")]
+    pub data: Option<String>,
+
+    /// Only this endpoint; every enabled endpoint otherwise.
+    #[arg(long, value_name = "ID")]
+    pub endpoint: Option<u64>,
+}
+
+/// `webhooks rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The endpoint's id.
+    pub id: String,
+
+    /// How long the old secret keeps signing too, in seconds; the server's
+    /// default (one day) when not given, 0 to stop at once.
+    #[arg(long, value_name = "SECONDS")]
+    pub grace: Option<u64>,
+}
+
+/// `titan-webhooks deliveries`.
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub api: ApiArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DeliveriesCommand,
+}
+
+/// The `deliveries` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List deliveries, newest first: status, attempts, last error, next retry.
+    #[command(after_help = "\
+Examples:
+  titan-webhooks deliveries list --status retry
+  titan-webhooks deliveries list --endpoint 7 --limit 20 --json")]
+    List(DeliveriesListArgs),
+    /// Queue a finished delivery again, due at once.
+    #[command(after_help = "\
+Examples:
+  titan-webhooks deliveries redeliver 120")]
+    Redeliver(IdArg),
+}
+
+/// `deliveries list`.
+#[derive(Debug, Args)]
+pub struct DeliveriesListArgs {
+    /// Only deliveries to this endpoint.
+    #[arg(long, value_name = "ID")]
+    pub endpoint: Option<u64>,
+
+    /// Only deliveries in this state: pending, in_flight, retry, succeeded,
+    /// exhausted or cancelled.
+    #[arg(long)]
+    pub status: Option<String>,
+
+    /// Show at most this many.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+}
 
 /// Where the secret comes from. Never from an argument.
 #[derive(Debug, Args)]

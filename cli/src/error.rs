@@ -24,6 +24,7 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct CliError {
     exit: u8,
+    code: Option<String>,
     message: String,
     hints: Vec<String>,
 }
@@ -33,6 +34,7 @@ impl CliError {
     pub fn usage(message: impl Into<String>) -> Self {
         Self {
             exit: EXIT_USAGE,
+            code: None,
             message: message.into(),
             hints: Vec::new(),
         }
@@ -42,6 +44,18 @@ impl CliError {
     pub fn other(message: impl Into<String>) -> Self {
         Self {
             exit: EXIT_OTHER,
+            code: None,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
+    /// The command ran and its answer is "no" (exit 1), with a stable
+    /// `code` when there is one: a management API's error answer.
+    pub fn failed(code: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            exit: EXIT_FAILED,
+            code,
             message: message.into(),
             hints: Vec::new(),
         }
@@ -60,7 +74,7 @@ impl CliError {
 
     /// Prints the error and its hints to stderr.
     pub fn report(&self) {
-        output::error(None, &self.message);
+        output::error(self.code.as_deref(), &self.message);
         for hint in &self.hints {
             output::hint(hint);
         }

@@ -81,6 +81,48 @@ pub fn aligned(indent: &str, rows: &[(&str, String)]) -> String {
     text
 }
 
+/// A table: a bold header line, then one line per row, each column padded
+/// to its widest cell. Line breaks in a cell become spaces, and the last
+/// column is not padded.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let cell = |text: &str| text.replace(['\n', '\r'], " ");
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|header| header.chars().count())
+        .collect();
+    for row in rows {
+        for (width, text) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell(text).chars().count());
+        }
+    }
+    let line = |cells: Vec<String>, style: Option<Style>| {
+        let last = cells.len().saturating_sub(1);
+        let mut text = String::new();
+        for (index, (cell, width)) in cells.into_iter().zip(&widths).enumerate() {
+            let pad = if index == last {
+                String::new()
+            } else {
+                " ".repeat(width.saturating_sub(cell.chars().count()).saturating_add(2))
+            };
+            match style {
+                Some(style) => text.push_str(&paint(style, &cell)),
+                None => text.push_str(&cell),
+            }
+            text.push_str(&pad);
+        }
+        text.push('\n');
+        text
+    };
+    let mut text = line(
+        headers.iter().map(|h| (*h).to_owned()).collect(),
+        Some(LABEL),
+    );
+    for row in rows {
+        text.push_str(&line(row.iter().map(|c| cell(c)).collect(), None));
+    }
+    text
+}
+
 /// A byte count for people: `10 MiB`, `512 KiB` or `1234 bytes`.
 pub fn size(bytes: u64) -> String {
     const KIB: u64 = 1024;
@@ -139,6 +181,24 @@ mod tests {
         assert_eq!(size(1536), "1536 bytes");
         assert_eq!(size(2048), "2 KiB");
         assert_eq!(size(7), "7 bytes");
+    }
+
+    #[test]
+    fn tables_align_columns_and_flatten_line_breaks() {
+        let text = table(
+            &["ID", "URL", "ENABLED"],
+            &[
+                vec!["1".into(), "https://example.com/a".into(), "yes".into()],
+                vec!["42".into(), "https://x\ny".into(), "no".into()],
+            ],
+        );
+        let plain = anstream::adapter::strip_str(&text).to_string();
+        assert_eq!(
+            plain,
+            "ID  URL                    ENABLED\n\
+             1   https://example.com/a  yes\n\
+             42  https://x y            no\n"
+        );
     }
 
     #[test]

@@ -44,7 +44,8 @@ pub fn read_text(args: &SecretArgs, scheme: &Scheme) -> Result<SecretText, CliEr
     Ok(text)
 }
 
-fn from_env(var: &str) -> Result<SecretText, CliError> {
+/// Reads a secret from the environment variable `var`.
+pub fn from_env(var: &str) -> Result<SecretText, CliError> {
     match std::env::var(var) {
         Ok(value) => Ok(Zeroizing::new(value)),
         Err(std::env::VarError::NotPresent) => Err(CliError::other(format!(
@@ -59,7 +60,8 @@ fn from_env(var: &str) -> Result<SecretText, CliError> {
     }
 }
 
-fn from_file(path: &std::path::Path) -> Result<SecretText, CliError> {
+/// Reads a secret from the file at `path`, without one trailing newline.
+pub fn from_file(path: &std::path::Path) -> Result<SecretText, CliError> {
     let cannot = |err: io::Error| {
         CliError::other(format!(
             "cannot read the secret from {}: {err}",

@@ -5,47 +5,10 @@ use std::borrow::Cow;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-
+// The error body is shared with the client, so it lives beside the other
+// JSON types; it is re-exported here, where it has always been.
+pub use crate::subscription::{ErrorBody, ErrorDetail};
 use crate::webhooks::WebhookStoreError;
-
-/// The body of every error answer: `{"error": {"code", "message", "field"}}`.
-///
-/// `code` is stable and meant for programs; `message` is for people and may
-/// change. Neither ever carries a secret, a header value or the request
-/// body.
-///
-/// ```
-/// use titan_webhooks::server::ErrorBody;
-///
-/// let body: ErrorBody = serde_json::from_str(
-///     r#"{"error":{"code":"validation_failed","message":"`url`: not https","field":"url"}}"#,
-/// )?;
-/// assert_eq!(body.error.field.as_deref(), Some("url"));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[non_exhaustive]
-pub struct ErrorBody {
-    /// What went wrong.
-    pub error: ErrorDetail,
-}
-
-/// What went wrong, inside [`ErrorBody`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[non_exhaustive]
-pub struct ErrorDetail {
-    /// A stable code: `unauthenticated`, `forbidden`, `not_found`,
-    /// `conflict`, `invalid_id`, `invalid_query`, `malformed_json`,
-    /// `invalid_utf8`, `validation_failed`, `payload_too_large`,
-    /// `unsupported_media_type`, `delivery_open` or `internal`.
-    pub code: String,
-    /// A sentence for people.
-    pub message: String,
-    /// The request field at fault, for validation errors.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
 
 /// An error answer from a management route: a status and an [`ErrorBody`].
 ///

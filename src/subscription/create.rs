@@ -160,6 +160,23 @@ impl CreateWebhook {
 /// assert!(!format!("{created:?}").contains(created.hmac_key().expose()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// It deserializes from the same JSON, as a client reads Titan's answer.
+/// The signing key is then the `hmacKey`'s UTF-8 bytes, as Titan signs
+/// with it; an empty `hmacKey` is refused.
+///
+/// ```
+/// use titan_webhooks::subscription::CreatedWebhook;
+///
+/// let created: CreatedWebhook = serde_json::from_str(r#"{
+///     "id": 42, "url": "https://your-server.com/webhook", "events": ["message.received"],
+///     "enabled": true, "hmacKey": "your-secret-signing-key", "createdAt": "2026-01-15T10:00:00Z"
+/// }"#)?;
+/// assert_eq!(created.webhook().id().to_string(), "42");
+/// assert_eq!(created.hmac_key().expose(), "your-secret-signing-key");
+/// assert_eq!(created.secret().expose_bytes(), b"your-secret-signing-key");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Serialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CreatedWebhook {
@@ -264,6 +281,26 @@ impl CreatedWebhook {
     #[must_use]
     pub fn into_webhook(self) -> Webhook {
         self.webhook
+    }
+}
+
+/// Titan's create response as read: the webhook object plus `hmacKey`.
+#[derive(Deserialize)]
+struct CreatedWebhookObject {
+    #[serde(flatten)]
+    webhook: Webhook,
+    #[serde(rename = "hmacKey")]
+    hmac_key: HmacKey,
+}
+
+impl<'de> Deserialize<'de> for CreatedWebhook {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let object = CreatedWebhookObject::deserialize(deserializer)?;
+        let secret = crate::Scheme::titan()
+            .secret_encoding()
+            .parse(object.hmac_key.expose())
+            .map_err(serde::de::Error::custom)?;
+        Ok(Self::new(object.webhook, object.hmac_key, secret))
     }
 }
 

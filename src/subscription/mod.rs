@@ -29,7 +29,7 @@ pub use eventium::{
 };
 pub use headers::{CustomHeader, MAX_CUSTOM_HEADERS, MAX_HEADER_VALUE_LEN, MAX_HEADERS_LEN};
 pub(crate) use headers::{headers_len, reserved_reason};
-pub use response::{Data, DeleteResult};
+pub use response::{Data, DeleteResult, ErrorBody, ErrorDetail};
 pub use rules::{MAX_LABEL_LEN, ValidationError, WebhookRules};
 pub use titanx::{CreateTitanXWebhook, TitanXWebhook, TitanXWebhookStatus};
 pub use update::{UpdateWebhook, UpdatedWebhook};
