@@ -63,6 +63,14 @@ where
         .with_state(api)
 }
 
+/// The row id a stored webhook's id holds; every store's ids are numbers.
+fn number(id: &WebhookId) -> Option<u64> {
+    match id {
+        WebhookId::Number(id) => Some(*id),
+        WebhookId::Text(_) => None,
+    }
+}
+
 /// Eventium's JSON names for the store's validation fields.
 fn field(name: &'static str) -> &'static str {
     match name {
@@ -605,10 +613,7 @@ async fn endpoint_ids<S, B: WebhookBackend>(
         None => Ok(all_of_catalog(api, owner, Catalog::eventium())
             .await?
             .iter()
-            .filter_map(|stored| match stored.webhook.id() {
-                WebhookId::Number(id) => Some(*id),
-                WebhookId::Text(_) => None,
-            })
+            .filter_map(|stored| number(stored.webhook.id()))
             .collect()),
     }
 }
@@ -633,28 +638,15 @@ where
         WebhookId::Number(id) => id,
         WebhookId::Text(_) => return Err(ApiError::internal(&"a delivery has a text webhook id")),
     };
-    let (last_status_code, last_error) = match &last {
-        Some(attempt) if !attempt.succeeded() => (
-            match attempt.outcome {
-                crate::retry::AttemptOutcome::Status(status) => Some(status),
-                crate::retry::AttemptOutcome::Failed(_) => None,
-            },
-            Some(
-                attempt
-                    .detail
-                    .clone()
-                    .unwrap_or_else(|| attempt.outcome.to_string()),
-            ),
-        ),
-        Some(attempt) => (
-            match attempt.outcome {
-                crate::retry::AttemptOutcome::Status(status) => Some(status),
-                crate::retry::AttemptOutcome::Failed(_) => None,
-            },
-            None,
-        ),
-        None => (None, None),
-    };
+    let last_status_code = last.as_ref().and_then(|attempt| match attempt.outcome {
+        crate::retry::AttemptOutcome::Status(status) => Some(status),
+        crate::retry::AttemptOutcome::Failed(_) => None,
+    });
+    let last_error = last.filter(|attempt| !attempt.succeeded()).map(|attempt| {
+        attempt
+            .detail
+            .unwrap_or_else(|| attempt.outcome.to_string())
+    });
     let created_at = timestamp(record.created_at)
         .ok_or_else(|| ApiError::internal(&"a delivery's time is out of range"))?;
     Ok(DeliveryView {
@@ -793,10 +785,7 @@ where
             .await?
             .iter()
             .filter(|stored| stored.webhook.enabled())
-            .filter_map(|stored| match stored.webhook.id() {
-                WebhookId::Number(id) => Some(*id),
-                WebhookId::Text(_) => None,
-            })
+            .filter_map(|stored| number(stored.webhook.id()))
             .collect(),
     };
     let envelope = EventiumEnvelope::new(request.event_type, request.data);
@@ -817,13 +806,7 @@ where
         StatusCode::ACCEPTED,
         Json(TestQueued {
             event_id: record.id,
-            endpoint_ids: queued
-                .iter()
-                .filter_map(|id| match id {
-                    WebhookId::Number(id) => Some(*id),
-                    WebhookId::Text(_) => None,
-                })
-                .collect(),
+            endpoint_ids: queued.iter().filter_map(number).collect(),
         }),
     ))
 }
