@@ -381,3 +381,64 @@ async fn a_minute_of_mixed_traffic_loses_duplicates_and_mis_signs_nothing() {
     }
     Arc::try_unwrap(server).ok().unwrap().stop().await;
 }
+
+/// A lifecycle event may reach other receivers than the endpoint it is
+/// about, so it carries neither the endpoint's custom header values nor
+/// the query of its URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_events_carry_no_credentials_of_the_endpoint() {
+    let server = ApiServer::start().await;
+    let sink = Sink::start().await;
+    let (status, watcher) = server
+        .call(
+            Method::POST,
+            "/api/webhooks/endpoints",
+            TOKEN_A,
+            Some(json!({ "url": sink.url("/watcher"), "events": ["webhook.endpoint.created"] })),
+        )
+        .await;
+    assert_eq!(status, 201, "{watcher}");
+    // Userinfo is refused when a webhook is created; a query is not.
+    let subject_url = sink.url("/subject?token=query-credential");
+    let (status, subject) = server
+        .call(
+            Method::POST,
+            "/api/webhooks/endpoints",
+            TOKEN_A,
+            Some(json!({
+                "url": subject_url,
+                "events": ["quota.threshold.reached"],
+                "headers": [{ "name": "X-Receiver-Token", "value": "header-credential" }]
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{subject}");
+
+    // The watcher hears of its own creation and of the subject's.
+    sink.wait_for("/watcher", 2).await;
+    let events: Vec<Value> = sink
+        .received_on("/watcher")
+        .iter()
+        .map(|delivery| serde_json::from_slice(&delivery.body).unwrap())
+        .collect();
+    let about_subject = events
+        .iter()
+        .find(|event| event["data"]["endpoint"]["id"] == subject["id"])
+        .expect("an event about the subject");
+    let text = about_subject.to_string();
+    for credential in [
+        "query-credential",
+        "userinfo-credential",
+        "header-credential",
+    ] {
+        assert!(!text.contains(credential), "{credential} in {text}");
+    }
+    assert!(
+        about_subject["data"]["endpoint"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/subject?***"),
+        "{text}"
+    );
+    server.stop().await;
+}

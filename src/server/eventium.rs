@@ -119,9 +119,13 @@ async fn announce<S, B>(
     S: DeliveryStore + DeliveryAdmin,
     B: WebhookBackend,
 {
-    // Custom header values often carry credentials for the endpoint's own
-    // receiver; the event may go to other receivers, so they stay out.
+    // Custom header values and a URL's userinfo and query often carry
+    // credentials for the endpoint's own receiver; the event may go to
+    // other receivers, so they stay out.
+    let url = url::Url::parse(&endpoint.url)
+        .map_or_else(|_| String::new(), |url| crate::subscription::masked(&url));
     let shown = Endpoint {
+        url,
         headers: Vec::new(),
         ..endpoint.clone()
     };

@@ -378,7 +378,7 @@ impl fmt::Debug for Webhook {
 }
 
 /// `url` without what often carries a token: its user, password and query.
-fn masked(url: &Url) -> String {
+pub(crate) fn masked(url: &Url) -> String {
     let mut shown = url.clone();
     // Only URLs that cannot have them refuse these, and they have none.
     let _ = shown.set_username("");
