@@ -33,7 +33,9 @@ use axum::routing::post;
 use titan_webhooks::queue::{
     DeliveryAdmin as _, DeliveryAttempt, DeliveryQuery, DeliveryStore, MemoryStore,
 };
-use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
+use titan_webhooks::receiver::{
+    IdempotencyLayer, MemoryIdempotencyStore, Receiver, VerifiedWebhook,
+};
 use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::SqliteStore;
 use titan_webhooks::subscription::CreateWebhook;
@@ -99,10 +101,8 @@ async fn receive(State(route): State<Route>, webhook: VerifiedWebhook<Envelope>)
         left
     };
     if refusals_left > 0 {
-        // Handling failed: forget the delivery so the sender's retry is handled.
-        if let Some(guard) = route.receiver.replay_guard() {
-            let _ = guard.forget(envelope.replay_key()).await;
-        }
+        // Handling failed: the 503 releases the delivery (IdempotencyLayer),
+        // so the sender's retry is handled.
         println!(
             "    receiver/{:<8} {} verified, but answering 503 ({refusals_left} more to go)",
             route.name,
@@ -279,7 +279,7 @@ impl<B: WebhookBackend> Demo<B> {
                     name,
                     receiver: Arc::new(
                         Receiver::new(Verifier::new(scheme, key))
-                            .with_replay_guard(MemoryReplayGuard::new()),
+                            .with_idempotency(MemoryIdempotencyStore::new()),
                     ),
                     fail: Arc::default(),
                     last: Arc::default(),
@@ -289,6 +289,7 @@ impl<B: WebhookBackend> Demo<B> {
         let eventium_route = route("eventium", eventium.hmac_key().expose(), Scheme::eventium())?;
         let app = Router::new()
             .route("/titan", post(receive))
+            .layer(IdempotencyLayer::new())
             .layer(axum::middleware::from_fn_with_state(
                 titan_route.clone(),
                 capture,
@@ -297,6 +298,7 @@ impl<B: WebhookBackend> Demo<B> {
             .merge(
                 Router::new()
                     .route("/eventium", post(receive_eventium))
+                    .layer(IdempotencyLayer::new())
                     .with_state(eventium_route),
             );
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -24,7 +24,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
-use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
+use titan_webhooks::receiver::{
+    IdempotencyLayer, MemoryIdempotencyStore, Receiver, VerifiedWebhook,
+};
 use titan_webhooks::{Envelope, EventiumEnvelope, Scheme, Secret, Verifier};
 
 const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -63,8 +65,8 @@ fn receiver_from_env(
         return Ok(None);
     };
     let secret = Secret::from_utf8(&secret).map_err(|err| format!("{variable}: {err}"))?;
-    let receiver =
-        Receiver::new(Verifier::new(scheme, secret)).with_replay_guard(MemoryReplayGuard::new());
+    let receiver = Receiver::new(Verifier::new(scheme, secret))
+        .with_idempotency(MemoryIdempotencyStore::new());
     Ok(Some(Arc::new(receiver)))
 }
 
@@ -76,6 +78,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         app = app.merge(
             Router::new()
                 .route("/webhooks/titan", post(titan))
+                .layer(IdempotencyLayer::new())
                 .with_state(receiver),
         );
         mounted.push("POST /webhooks/titan");
@@ -84,6 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         app = app.merge(
             Router::new()
                 .route("/webhooks/eventium", post(eventium))
+                .layer(IdempotencyLayer::new())
                 .with_state(receiver),
         );
         mounted.push("POST /webhooks/eventium");

@@ -23,9 +23,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! [`receiver::Receiver`] adds the body limit, JSON parsing and replay
-//! protection for any `http::Request`, and (feature `axum`)
-//! [`receiver::VerifiedWebhook`] does it as an axum extractor.
+//! [`receiver::Receiver`] adds the body limit, JSON parsing and idempotent
+//! handling (duplicates answered `2xx`, never retried into failure) for any
+//! `http::Request`, and (feature `axum`) [`receiver::VerifiedWebhook`] does
+//! it as an axum extractor.
 //!
 //! # Sending
 //!
@@ -38,7 +39,7 @@
 //! | `queue` | `queue`, `webhooks` | the delivery queue: `DeliveryStore`, `DeliveryAdmin`, records, `SubscriptionRegistry`, `MemoryStore`; webhooks as durable objects: `WebhookStore` with sealed secrets, rotation and health; no HTTP client |
 //! | `sqlite`, `postgres` | `store` | durable queues and webhook backends on sqlx, and the transactional outbox |
 //! | `reqwest` | `transport` | the `Dispatcher`: claims, signs, sends, retries, records |
-//! | `axum` | [`receiver`] | the `VerifiedWebhook` extractor |
+//! | `axum` | [`receiver`] | the `VerifiedWebhook` extractor and the `IdempotencyLayer` |
 //! | `server` | `server` | the seeds' management API as axum routers, with an OpenAPI document |
 //! | `client` | `client` | a typed client for the same API, on the same JSON types |
 //!
@@ -54,7 +55,7 @@
 //!
 //! The others are exported beside the types that raise them:
 //! [`retry::RetryPolicyError`], [`subscription::ValidationError`],
-//! [`receiver::ReceiveError`] and [`receiver::ReplayGuardError`]. The
+//! [`receiver::ReceiveError`] and [`receiver::IdempotencyError`]. The
 //! sending side adds `queue::StoreError`, `webhooks::WebhookStoreError`,
 //! `webhooks::SealingError` and `webhooks::OwnerError` (feature `queue`),
 //! `transport::DispatchError` (feature `reqwest`), and
@@ -128,7 +129,8 @@ const _: () = {
     send_sync::<EnvelopeError>();
     send_sync::<FilterError>();
     send_sync::<HeaderProblem>();
-    send_sync::<receiver::ReplayGuardError>();
+    send_sync::<receiver::IdempotencyError>();
+    send_sync::<receiver::MemoryIdempotencyStore>();
     send_sync::<retry::RetryPolicyError>();
     send_sync::<SchemeError>();
     send_sync::<TimestampError>();

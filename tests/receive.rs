@@ -1,4 +1,4 @@
-//! Receiving: the axum extractor and the replay guard, end to end with the
+//! Receiving: the axum extractor and idempotent handling, end to end with the
 //! Dispatcher over 127.0.0.1.
 
 // The library's restriction and pedantic lints guard input from the
@@ -15,7 +15,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use titan_webhooks::queue::{MemoryStore, Subscription, SubscriptionRegistry};
 use titan_webhooks::receiver::{
-    MemoryReplayGuard, Receiver, ReplayGuard, ReplayKey, Seen, VerifiedWebhook,
+    IdempotencyLayer, MemoryIdempotencyStore, ReceiveError, Receiver, VerifiedWebhook,
 };
 use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
@@ -54,7 +54,10 @@ fn route(path: &str, receiver: Receiver) -> (Router, Arc<Mutex<Vec<Envelope>>>) 
         accepted: Arc::clone(&accepted),
     };
     (
-        Router::new().route(path, post(accept)).with_state(hook),
+        Router::new()
+            .route(path, post(accept))
+            .layer(IdempotencyLayer::new())
+            .with_state(hook),
         accepted,
     )
 }
@@ -109,7 +112,7 @@ async fn every_scheme_end_to_end_from_dispatcher_to_extractor() {
             .parse(created.hmac_key().expose())
             .unwrap();
         let receiver = Receiver::new(Verifier::new(scheme.clone(), receiving_key))
-            .with_replay_guard(MemoryReplayGuard::new());
+            .with_idempotency(MemoryIdempotencyStore::new());
         let (router, accepted) = route(&path, receiver);
         app = app.merge(router);
         logs.push((scheme.name().to_owned(), accepted));
@@ -154,7 +157,12 @@ async fn post_raw(url: &str, headers: http::HeaderMap, body: Vec<u8>) -> (Status
     let text = response.text().await.unwrap();
     let code = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
-        .and_then(|json| json["error"].as_str().map(str::to_owned))
+        .and_then(|json| {
+            json["error"]
+                .as_str()
+                .or(json["status"].as_str())
+                .map(str::to_owned)
+        })
         .unwrap_or(text);
     (status, code)
 }
@@ -174,13 +182,13 @@ async fn bad_deliveries_are_refused_with_the_right_status_and_code() {
     let (titan, _) = route(
         "/titan",
         Receiver::new(Verifier::new(Scheme::titan(), secret()))
-            .with_replay_guard(MemoryReplayGuard::new())
+            .with_idempotency(MemoryIdempotencyStore::new())
             .with_body_limit(4096),
     );
     let (eventium, _) = route(
         "/eventium",
         Receiver::new(Verifier::new(Scheme::eventium(), secret()))
-            .with_replay_guard(MemoryReplayGuard::new()),
+            .with_idempotency(MemoryIdempotencyStore::new()),
     );
     let base = serve(titan.merge(eventium)).await;
     let titan_url = format!("{base}/titan");
@@ -250,14 +258,15 @@ async fn bad_deliveries_are_refused_with_the_right_status_and_code() {
         assert!(!got_code.contains(&expected_signature));
     }
 
-    // The genuine delivery is accepted once; the same request again is a replay.
+    // The genuine delivery is handled once; the same request again is a
+    // duplicate, answered 200 so the sender stops.
     assert_eq!(
         post_raw(&titan_url, headers.clone(), body.clone()).await.0,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
         post_raw(&titan_url, headers, body).await,
-        (StatusCode::CONFLICT, "replayed".to_owned())
+        (StatusCode::OK, "duplicate".to_owned())
     );
 }
 
@@ -307,7 +316,7 @@ async fn every_scheme_refuses_tampering_wrong_keys_staleness_and_replays_and_rot
     for scheme in presets() {
         let path = format!("/{}", scheme.name());
         let receiver = Receiver::new(Verifier::new(scheme.clone(), old()).with_secret(new()))
-            .with_replay_guard(MemoryReplayGuard::new());
+            .with_idempotency(MemoryIdempotencyStore::new());
         let (router, accepted) = route(&path, receiver);
         app = app.merge(router);
         logs.push((scheme, path, accepted));
@@ -330,7 +339,7 @@ async fn every_scheme_refuses_tampering_wrong_keys_staleness_and_replays_and_rot
         );
         assert_eq!(
             post_raw(&url, genuine, body).await,
-            refused(StatusCode::CONFLICT, "replayed"),
+            refused(StatusCode::OK, "duplicate"),
             "{name}: the same delivery again"
         );
         let body = titan_body();
@@ -440,7 +449,7 @@ async fn replay_keys_use_the_signed_id_then_the_envelope_id_then_the_signature()
     // GitHub signs no id and no timestamp, and this body has no `id`: the
     // signature identifies the request, so a replay has the same key.
     let github = Receiver::new(Verifier::new(Scheme::github(), key.clone_secret()))
-        .with_replay_guard(MemoryReplayGuard::new());
+        .with_idempotency(MemoryIdempotencyStore::new());
     let replayed = request(
         Scheme::github(),
         &key,
@@ -448,70 +457,57 @@ async fn replay_keys_use_the_signed_id_then_the_envelope_id_then_the_signature()
     );
     let first = github.receive(&replayed).await.unwrap();
     assert!(first.replay_key().as_str().starts_with("github:sig:"));
+    let mut first = first;
+    first.take_reservation().unwrap().complete().await.unwrap();
     assert_eq!(
         github.receive(&replayed).await.unwrap_err().code(),
-        "replayed"
+        "duplicate"
     );
 }
 
 #[tokio::test]
-async fn a_failed_handler_can_let_the_retry_through() {
+async fn a_released_reservation_lets_the_retry_through_and_a_completed_one_does_not() {
     let receiver = Receiver::new(Verifier::new(
         Scheme::titan(),
         Secret::from_utf8("k").unwrap(),
     ))
-    .with_replay_guard(MemoryReplayGuard::new());
+    .with_idempotency(MemoryIdempotencyStore::new());
     let body = titan_body();
     let mut request = http::Request::new(body.clone());
     *request.headers_mut() =
         Signer::new(Scheme::titan(), Secret::from_utf8("k").unwrap()).sign(&body);
 
-    let received = receiver
+    let mut received = receiver
         .receive_json::<Envelope, _>(&request)
         .await
         .unwrap();
-    // The handler failed: forget the key so the sender's retry is handled.
-    receiver
-        .replay_guard()
-        .unwrap()
-        .forget(received.replay_key())
+    let reservation = received.take_reservation().unwrap();
+    assert!(received.take_reservation().is_none(), "taken once");
+    // While the first is being handled, a duplicate is told to come back.
+    match receiver.receive_json::<Envelope, _>(&request).await {
+        Err(ReceiveError::InProgress { retry_after }) => {
+            assert!(retry_after > Duration::from_secs(50), "{retry_after:?}")
+        }
+        other => panic!("expected in_progress, got {other:?}"),
+    }
+    // The handler failed: release, so the sender's retry is handled.
+    reservation.release().await.unwrap();
+    let mut retried = receiver
+        .receive_json::<Envelope, _>(&request)
         .await
         .unwrap();
-    assert!(receiver.receive_json::<Envelope, _>(&request).await.is_ok());
+    retried
+        .take_reservation()
+        .unwrap()
+        .complete()
+        .await
+        .unwrap();
+    let duplicate = receiver
+        .receive_json::<Envelope, _>(&request)
+        .await
+        .unwrap_err();
     assert_eq!(
-        receiver
-            .receive_json::<Envelope, _>(&request)
-            .await
-            .unwrap_err()
-            .code(),
-        "replayed"
-    );
-}
-
-#[tokio::test]
-async fn the_memory_guard_is_bounded_and_forgets_expired_keys() {
-    let guard = MemoryReplayGuard::with_capacity(2);
-    let key = |n: u8| ReplayKey::new(format!("k{n}"));
-    let long = Duration::from_secs(3600);
-    for n in 0..3 {
-        assert_eq!(guard.remember(&key(n), long).await.unwrap(), Seen::First);
-    }
-    assert_eq!(guard.len(), 2, "the oldest was evicted");
-    assert_eq!(guard.remember(&key(2), long).await.unwrap(), Seen::Again);
-    assert_eq!(
-        guard.remember(&key(0), long).await.unwrap(),
-        Seen::First,
-        "evicted, so new"
-    );
-
-    let short = MemoryReplayGuard::new();
-    assert_eq!(
-        short.remember(&key(7), Duration::ZERO).await.unwrap(),
-        Seen::First
-    );
-    assert_eq!(
-        short.remember(&key(7), Duration::ZERO).await.unwrap(),
-        Seen::First,
-        "expired at once"
+        (duplicate.status(), duplicate.code()),
+        (StatusCode::OK, "duplicate")
     );
 }

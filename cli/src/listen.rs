@@ -11,7 +11,9 @@ use axum::extract::{FromRef, FromRequest as _, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::Value;
-use titan_webhooks::receiver::{MemoryReplayGuard, ReceiveError, Receiver, VerifiedWebhook};
+use titan_webhooks::receiver::{
+    IdempotencyLayer, MemoryIdempotencyStore, ReceiveError, Receiver, VerifiedWebhook,
+};
 use titan_webhooks::{Timestamp, Verifier};
 use tokio::sync::Notify;
 
@@ -60,7 +62,7 @@ pub fn run(args: &ListenArgs) -> Result<Outcome, CliError> {
         verifier = verifier.with_tolerance(Duration::from_secs(seconds));
     }
     let receiver = Receiver::new(verifier)
-        .with_replay_guard(MemoryReplayGuard::new())
+        .with_idempotency(MemoryIdempotencyStore::new())
         .with_body_limit(usize::try_from(args.max_body).unwrap_or(usize::MAX));
     let tally = Arc::new(Tally {
         received: AtomicU64::new(0),
@@ -103,7 +105,10 @@ pub fn run(args: &ListenArgs) -> Result<Outcome, CliError> {
                 None => "Press Ctrl-C to stop.".to_owned(),
             }
         ));
-        let app = Router::new().fallback(deliver).with_state(state);
+        let app = Router::new()
+            .fallback(deliver)
+            .layer(IdempotencyLayer::new())
+            .with_state(state);
         let stop = Arc::clone(&tally);
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -187,7 +192,7 @@ async fn deliver(State(state): State<AppState>, request: Request) -> Response {
             )
                 .into_response()
         }
-        Err(rejection) if *rejection.error() == ReceiveError::Replayed => {
+        Err(rejection) if matches!(rejection.error(), ReceiveError::Duplicate { .. }) => {
             // Senders retry anything but a 2xx: a duplicate is acknowledged,
             // and not handled twice.
             tally.duplicates.fetch_add(1, Ordering::Relaxed);

@@ -1,65 +1,93 @@
 //! Verifying a request with any framework: the body limit, the signature,
-//! the JSON, then the replay guard.
+//! the JSON, then the idempotency store.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 
-use super::{ReplayGuard, ReplayGuardError, ReplayKey, Seen};
+use super::{
+    Begin, DEFAULT_RESERVATION_LEASE, IdempotencyError, IdempotencyStore, ReplayKey, Reservation,
+    StoredAnswer,
+};
 use crate::{PayloadError, Verified, Verifier, VerifyError};
 
 /// The largest body accepted unless configured otherwise: 1 MiB. Larger
 /// requests are refused with `413` before their signature is checked.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
-/// How long a delivery is remembered for a scheme that signs no timestamp,
-/// unless configured otherwise: a day, longer than senders keep retrying.
-/// For timestamped schemes it is the verifier's tolerance, past and future,
-/// beyond which a replay fails verification anyway.
+/// How long a handled delivery is remembered for a scheme that signs no
+/// timestamp, unless configured otherwise: a day, longer than senders keep
+/// retrying. For timestamped schemes it is the verifier's tolerance, past
+/// and future, beyond which a replay fails verification anyway.
 pub const DEFAULT_REPLAY_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// The code every verification failure answers with under
+/// [`Receiver::with_uniform_errors`].
+pub const UNIFORM_ERROR_CODE: &str = "invalid_webhook";
+
 /// Verifies deliveries for one scheme: the body limit, the signature, the
-/// JSON, then the replay guard, in that order, so nothing is parsed or
+/// JSON, then the idempotency store, in that order, so nothing is parsed or
 /// remembered unless it is authentic.
 ///
 /// This is the framework-neutral entry point: [`Receiver::receive`] takes
 /// any `http::Request` whose body is bytes. The axum extractor
 /// `VerifiedWebhook` (feature `axum`) is built on it.
 ///
+/// With an [`IdempotencyStore`], receiving is idempotent: the first delivery
+/// of an id reserves it; a duplicate of one already handled is refused with
+/// [`ReceiveError::Duplicate`], whose status is a `2xx` so the sender stops
+/// retrying; a duplicate of one still being handled gets `409`. Settle the
+/// [`Reservation`] once the handler is done: complete it when it succeeded,
+/// release it when it failed, so the sender's retry is handled.
+///
 /// ```
-/// use titan_webhooks::receiver::{MemoryReplayGuard, Receiver};
+/// use titan_webhooks::receiver::{MemoryIdempotencyStore, ReceiveError, Receiver};
 /// use titan_webhooks::{Envelope, Scheme, Secret, Signer, Verifier};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("key")?))
-///     .with_replay_guard(MemoryReplayGuard::new());
+///     .with_idempotency(MemoryIdempotencyStore::new());
 ///
 /// let body = br#"{"id":"evt_1","event":"message.received","session":"s","timestamp":"2025-01-15T10:30:00Z","payload":{}}"#;
 /// let mut request = http::Request::new(body.to_vec());
 /// *request.headers_mut() = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(body);
 ///
-/// let envelope = receiver.receive_json::<Envelope, _>(&request).await?;
-/// assert_eq!(envelope.id(), "evt_1");
-/// assert_eq!(receiver.receive_json::<Envelope, _>(&request).await.unwrap_err().code(), "replayed");
+/// let mut received = receiver.receive_json::<Envelope, _>(&request).await?;
+/// assert_eq!(received.id(), "evt_1");
+/// // The handler succeeded: record it.
+/// received.take_reservation().expect("reserved").complete().await?;
+///
+/// // The sender never saw our answer and retries: a duplicate, answered 200.
+/// let err = receiver.receive_json::<Envelope, _>(&request).await.unwrap_err();
+/// assert!(matches!(err, ReceiveError::Duplicate { .. }));
+/// assert_eq!((err.status().as_u16(), err.code()), (200, "duplicate"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
+///
+/// [`Receiver::receive`] reads no body itself: cap the body before
+/// buffering it, with your framework's limit (such as
+/// `http_body_util::Limited`), since the receiver's limit can only refuse a
+/// body already in memory. The axum extractor does this for you.
 #[derive(Clone)]
 pub struct Receiver {
     verifier: Verifier,
-    replay: Option<Arc<dyn ReplayGuard>>,
+    idempotency: Option<Arc<dyn IdempotencyStore>>,
     body_limit: usize,
     replay_ttl: Option<Duration>,
+    lease: Duration,
+    keep_answers: bool,
+    uniform_errors: bool,
 }
 
 impl Receiver {
-    /// A receiver verifying with `verifier`, with no replay guard and a
-    /// [`DEFAULT_BODY_LIMIT`] body limit.
+    /// A receiver verifying with `verifier`, with no idempotency store and
+    /// a [`DEFAULT_BODY_LIMIT`] body limit.
     ///
     /// ```
     /// use titan_webhooks::receiver::{DEFAULT_BODY_LIMIT, Receiver};
@@ -73,26 +101,95 @@ impl Receiver {
     pub fn new(verifier: Verifier) -> Self {
         Self {
             verifier,
-            replay: None,
+            idempotency: None,
             body_limit: DEFAULT_BODY_LIMIT,
             replay_ttl: None,
+            lease: DEFAULT_RESERVATION_LEASE,
+            keep_answers: false,
+            uniform_errors: false,
         }
     }
 
-    /// Reports deliveries already received as [`ReceiveError::Replayed`].
+    /// Handles each delivery once: duplicates of a handled delivery are
+    /// answered `2xx` without reaching the handler, and duplicates of one
+    /// being handled get `409` with `Retry-After`.
     ///
     /// ```
-    /// use titan_webhooks::receiver::{MemoryReplayGuard, Receiver};
+    /// use titan_webhooks::receiver::{MemoryIdempotencyStore, Receiver};
     /// use titan_webhooks::{Scheme, Secret, Verifier};
     ///
     /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?))
-    ///     .with_replay_guard(MemoryReplayGuard::new());
-    /// assert!(receiver.replay_guard().is_some());
+    ///     .with_idempotency(MemoryIdempotencyStore::new());
+    /// assert!(receiver.idempotency().is_some());
     /// # Ok::<(), titan_webhooks::SecretError>(())
     /// ```
     #[must_use]
-    pub fn with_replay_guard(mut self, guard: impl ReplayGuard) -> Self {
-        self.replay = Some(Arc::new(guard));
+    pub fn with_idempotency(mut self, store: impl IdempotencyStore) -> Self {
+        self.idempotency = Some(Arc::new(store));
+        self
+    }
+
+    /// How long a delivery stays reserved while its handler runs. Defaults
+    /// to [`DEFAULT_RESERVATION_LEASE`]; make it longer than your slowest
+    /// handler.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use titan_webhooks::receiver::Receiver;
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?))
+    ///     .with_reservation_lease(Duration::from_secs(120));
+    /// assert_eq!(receiver.reservation_lease(), Duration::from_secs(120));
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_reservation_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Keeps each handler's successful answer, up to
+    /// [`MAX_STORED_ANSWER`](super::MAX_STORED_ANSWER) bytes, and answers
+    /// duplicates with it instead of a plain `200`. The axum layer
+    /// `IdempotencyLayer` keeps it; elsewhere, pass it to
+    /// [`Reservation::complete_with`].
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::Receiver;
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?))
+    ///     .with_kept_answers();
+    /// assert!(receiver.keeps_answers());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_kept_answers(mut self) -> Self {
+        self.keep_answers = true;
+        self
+    }
+
+    /// Answers every verification failure with the same public code,
+    /// [`UNIFORM_ERROR_CODE`], so a caller probing the endpoint learns
+    /// nothing from it; the axum extractor logs the precise reason with
+    /// `tracing` at `warn`. The status stays `401`.
+    ///
+    /// ```
+    /// use titan_webhooks::VerifyError;
+    /// use titan_webhooks::receiver::{ReceiveError, Receiver};
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?))
+    ///     .with_uniform_errors();
+    /// let err = ReceiveError::from(VerifyError::NoMatchingSignature { examined: 1 });
+    /// assert_eq!(receiver.public_code(&err), "invalid_webhook");
+    /// assert_eq!(err.code(), "signature_mismatch", "the precise reason, for logs");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_uniform_errors(mut self) -> Self {
+        self.uniform_errors = true;
         self
     }
 
@@ -112,8 +209,9 @@ impl Receiver {
         self
     }
 
-    /// Remembers deliveries for `ttl`. Defaults to the verifier's tolerance
-    /// for timestamped schemes and to [`DEFAULT_REPLAY_TTL`] otherwise.
+    /// Remembers handled deliveries for `ttl`. Defaults to the verifier's
+    /// tolerance for timestamped schemes and to [`DEFAULT_REPLAY_TTL`]
+    /// otherwise.
     ///
     /// ```
     /// use std::time::Duration;
@@ -146,20 +244,86 @@ impl Receiver {
         &self.verifier
     }
 
-    /// The replay guard, if any; a failing handler uses it to
-    /// [`forget`](ReplayGuard::forget) a delivery's key.
+    /// The idempotency store, if any.
     ///
     /// ```
     /// use titan_webhooks::receiver::Receiver;
     /// use titan_webhooks::{Scheme, Secret, Verifier};
     ///
     /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?));
-    /// assert!(receiver.replay_guard().is_none());
+    /// assert!(receiver.idempotency().is_none());
     /// # Ok::<(), titan_webhooks::SecretError>(())
     /// ```
     #[must_use]
-    pub fn replay_guard(&self) -> Option<&dyn ReplayGuard> {
-        self.replay.as_deref()
+    pub fn idempotency(&self) -> Option<&dyn IdempotencyStore> {
+        self.idempotency.as_deref()
+    }
+
+    /// How long a delivery stays reserved while its handler runs.
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::{DEFAULT_RESERVATION_LEASE, Receiver};
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?));
+    /// assert_eq!(receiver.reservation_lease(), DEFAULT_RESERVATION_LEASE);
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn reservation_lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// Whether handlers' answers are kept to replay to duplicates.
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::Receiver;
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?));
+    /// assert!(!receiver.keeps_answers());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn keeps_answers(&self) -> bool {
+        self.keep_answers
+    }
+
+    /// The code to answer `err` with: [`ReceiveError::code`], or
+    /// [`UNIFORM_ERROR_CODE`] for a verification failure under
+    /// [`Receiver::with_uniform_errors`].
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::{ReceiveError, Receiver};
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?));
+    /// let err = ReceiveError::BodyTooLarge { limit: 10 };
+    /// assert_eq!(receiver.public_code(&err), "body_too_large");
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn public_code(&self, err: &ReceiveError) -> &'static str {
+        if self.uniform_errors && err.is_verification_failure() {
+            UNIFORM_ERROR_CODE
+        } else {
+            err.code()
+        }
+    }
+
+    /// Whether verification failures answer with [`UNIFORM_ERROR_CODE`].
+    ///
+    /// ```
+    /// use titan_webhooks::receiver::Receiver;
+    /// use titan_webhooks::{Scheme, Secret, Verifier};
+    ///
+    /// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?));
+    /// assert!(!receiver.uniform_errors());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn uniform_errors(&self) -> bool {
+        self.uniform_errors
     }
 
     /// The largest body accepted.
@@ -177,7 +341,7 @@ impl Receiver {
         self.body_limit
     }
 
-    /// How long deliveries are remembered.
+    /// How long handled deliveries are remembered.
     ///
     /// ```
     /// use std::time::Duration;
@@ -199,7 +363,9 @@ impl Receiver {
         })
     }
 
-    /// Verifies a request and checks it against the replay guard.
+    /// Verifies a request and reserves its key in the idempotency store.
+    ///
+    /// The body must already be capped: see the note on [`Receiver`].
     ///
     /// ```
     /// use titan_webhooks::receiver::Receiver;
@@ -226,8 +392,8 @@ impl Receiver {
             .await
     }
 
-    /// Verifies a request, parses its JSON body into `T`, and checks it
-    /// against the replay guard.
+    /// Verifies a request, parses its JSON body into `T`, and reserves its
+    /// key in the idempotency store.
     ///
     /// # Errors
     ///
@@ -260,27 +426,35 @@ impl Receiver {
         let verified = self.verifier.verify(headers, body)?;
         let value = parse(body).map_err(crate::VerifyError::from)?;
         let replay_key = self.replay_key(headers, body, &verified);
-        if let Some(guard) = &self.replay {
-            match guard.remember(&replay_key, self.replay_ttl()).await? {
-                Seen::First => {}
-                Seen::Again => return Err(ReceiveError::Replayed),
-            }
-        }
+        let reservation = match &self.idempotency {
+            None => None,
+            Some(store) => match store.begin(&replay_key, self.lease).await? {
+                Begin::Reserved(token) => Some(Reservation::new(
+                    Arc::clone(store),
+                    replay_key.clone(),
+                    token,
+                    self.replay_ttl(),
+                )),
+                Begin::InProgress { retry_after } => {
+                    return Err(ReceiveError::InProgress { retry_after });
+                }
+                Begin::Completed(answer) => {
+                    return Err(ReceiveError::Duplicate {
+                        answer: answer.map(Box::new),
+                    });
+                }
+            },
+        };
         Ok(Received {
             verified: verified.with_value(value),
             replay_key,
+            reservation,
         })
     }
 
-    /// The delivery's key: the signed id, else the body's `id`, else a
-    /// digest of the signed timestamp and signature.
+    /// The delivery's key: the signed id, else the body's top-level `id`,
+    /// else a digest of the signed timestamp and signature.
     fn replay_key(&self, headers: &HeaderMap, body: &[u8], verified: &Verified) -> ReplayKey {
-        #[derive(Deserialize)]
-        struct Id<'a> {
-            #[serde(borrow)]
-            id: Option<std::borrow::Cow<'a, str>>,
-        }
-
         let scheme = self.verifier.scheme();
         let signed_id = scheme
             .id_header()
@@ -289,7 +463,7 @@ impl Receiver {
         if let Some(id) = signed_id {
             return ReplayKey::new(format!("{}:id:{id}", scheme.name()));
         }
-        if let Ok(Id { id: Some(id) }) = serde_json::from_slice::<Id<'_>>(body) {
+        if let Some(id) = top_level_id(body) {
             return ReplayKey::new(format!("{}:id:{id}", scheme.name()));
         }
         ReplayKey::new(format!(
@@ -300,13 +474,48 @@ impl Receiver {
     }
 }
 
+/// The string value of a JSON object's top-level `id`, read without
+/// parsing past it: the payload was already parsed into the handler's type.
+fn top_level_id(body: &[u8]) -> Option<String> {
+    struct FindId<'s>(&'s mut Option<String>);
+
+    impl<'de> Visitor<'de> for FindId<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "id" {
+                    let id = map.next_value::<Cow<'de, str>>()?;
+                    *self.0 = Some(id.into_owned());
+                    // Stops the parser here; the error is discarded.
+                    return Err(serde::de::Error::custom("found"));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut found = None;
+    let mut parser = serde_json::Deserializer::from_slice(body);
+    let _ = serde::Deserializer::deserialize_map(&mut parser, FindId(&mut found));
+    found
+}
+
 impl fmt::Debug for Receiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
             .field("verifier", &self.verifier)
-            .field("replay_guard", &self.replay.is_some())
+            .field("idempotency", &self.idempotency.is_some())
             .field("body_limit", &self.body_limit)
             .field("replay_ttl", &self.replay_ttl())
+            .field("reservation_lease", &self.lease)
+            .field("keep_answers", &self.keep_answers)
+            .field("uniform_errors", &self.uniform_errors)
             .finish()
     }
 }
@@ -333,6 +542,7 @@ impl fmt::Debug for Receiver {
 pub struct Received<T = ()> {
     verified: Verified<T>,
     replay_key: ReplayKey,
+    reservation: Option<Reservation>,
 }
 
 impl<T> Received<T> {
@@ -355,7 +565,35 @@ impl<T> Received<T> {
         &self.verified
     }
 
-    /// The key the delivery was remembered under.
+    /// Takes the delivery's reservation in the idempotency store, to
+    /// settle once the handler is done; `None` without a store, or once
+    /// taken.
+    ///
+    /// ```
+    /// # use titan_webhooks::receiver::{MemoryIdempotencyStore, Receiver};
+    /// # use titan_webhooks::{Scheme, Secret, Signer, Verifier};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("k")?))
+    /// #     .with_idempotency(MemoryIdempotencyStore::new());
+    /// # let mut request = http::Request::new(br#"{"id":"evt_9"}"#.to_vec());
+    /// # *request.headers_mut() = Signer::new(Scheme::titan(), Secret::from_utf8("k")?).sign(br#"{"id":"evt_9"}"#);
+    /// let mut received = receiver.receive(&request).await?;
+    /// let handled: Result<(), &str> = Err("the database is down");
+    /// let reservation = received.take_reservation().expect("reserved");
+    /// match handled {
+    ///     Ok(()) => reservation.complete().await?,
+    ///     // The sender retries, and the retry is handled.
+    ///     Err(_) => reservation.release().await?,
+    /// }
+    /// assert!(receiver.receive(&request).await?.take_reservation().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn take_reservation(&mut self) -> Option<Reservation> {
+        self.reservation.take()
+    }
+
+    /// The key the delivery is known by in the idempotency store.
     ///
     /// ```
     /// # use titan_webhooks::receiver::Receiver;
@@ -402,9 +640,14 @@ impl<T> Deref for Received<T> {
     }
 }
 
-/// A request a receiver refused, with the status to answer and a short
-/// reason code for the response body and metrics. None of it repeats a
-/// secret, an expected signature or the body.
+/// A request a receiver refused, or a duplicate it did not hand to the
+/// handler, with the status to answer and a short reason code for the
+/// response body and metrics. None of it repeats a secret, an expected
+/// signature or the body.
+///
+/// Answer with [`ReceiveError::status`]: for a
+/// [`Duplicate`](ReceiveError::Duplicate) it is a `2xx`, so the sender
+/// stops retrying a delivery that was handled.
 ///
 /// ```
 /// use titan_webhooks::VerifyError;
@@ -412,7 +655,7 @@ impl<T> Deref for Received<T> {
 ///
 /// let err = ReceiveError::from(VerifyError::NoMatchingSignature { examined: 1 });
 /// assert_eq!((err.status().as_u16(), err.code()), (401, "signature_mismatch"));
-/// assert_eq!(ReceiveError::Replayed.status().as_u16(), 409);
+/// assert_eq!(ReceiveError::Duplicate { answer: None }.status().as_u16(), 200);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -430,17 +673,45 @@ pub enum ReceiveError {
     /// expected (`400`).
     #[error(transparent)]
     Verify(#[from] VerifyError),
-    /// The delivery was already received (`409`).
-    #[error("the delivery was already received")]
-    Replayed,
-    /// The replay guard failed (`503`, so the sender retries).
+    /// The delivery was already handled: not a failure. Answer with its
+    /// status, the kept answer's or `200`, so the sender stops retrying.
+    #[error("the delivery was already handled")]
+    Duplicate {
+        /// The handler's first answer, when answers are kept.
+        answer: Option<Box<StoredAnswer>>,
+    },
+    /// The same delivery is being handled right now (`409`, with
+    /// `Retry-After`).
+    #[error("the delivery is being handled; retry in {} s", retry_after_secs(*.retry_after))]
+    InProgress {
+        /// When the other attempt's reservation lapses at the latest.
+        retry_after: Duration,
+    },
+    /// The idempotency store failed (`503`, so the sender retries).
     #[error(transparent)]
-    ReplayGuard(#[from] ReplayGuardError),
+    Idempotency(#[from] IdempotencyError),
+    /// The receiver has an idempotency store, but the route has no
+    /// `IdempotencyLayer` to settle its reservations (`500`): a mistake in
+    /// the application's router, refused so that no retry is lost.
+    #[error("the route has an idempotency store but no IdempotencyLayer")]
+    IdempotencyLayerMissing,
+}
+
+/// Whole seconds to wait, rounded up and at least one.
+pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
+    let whole = wait.as_secs();
+    let rounded = if wait.subsec_nanos() > 0 {
+        whole.saturating_add(1)
+    } else {
+        whole
+    };
+    rounded.max(1)
 }
 
 impl ReceiveError {
     /// The status to answer with: `401` for a missing, bad or stale
-    /// signature, `400` for a malformed body, `413`, `409` or `503`.
+    /// signature, `400` for a malformed body, `413`, `409` or `503`, and a
+    /// `2xx` for a duplicate.
     ///
     /// ```
     /// use titan_webhooks::receiver::ReceiveError;
@@ -455,19 +726,24 @@ impl ReceiveError {
                 http::StatusCode::BAD_REQUEST
             }
             Self::Verify(_) => http::StatusCode::UNAUTHORIZED,
-            Self::Replayed => http::StatusCode::CONFLICT,
-            Self::ReplayGuard(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::Duplicate { answer } => answer
+                .as_ref()
+                .map_or(http::StatusCode::OK, |answer| answer.status()),
+            Self::InProgress { .. } => http::StatusCode::CONFLICT,
+            Self::Idempotency(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::IdempotencyLayerMissing => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// A stable, short reason code: [`VerifyError::code`] for verification
-    /// failures, else `body_too_large`, `body_unreadable`, `replayed` or
-    /// `replay_guard_unavailable`.
+    /// failures, else `body_too_large`, `body_unreadable`, `duplicate`,
+    /// `in_progress`, `idempotency_unavailable` or
+    /// `idempotency_layer_missing`.
     ///
     /// ```
     /// use titan_webhooks::receiver::ReceiveError;
     ///
-    /// assert_eq!(ReceiveError::Replayed.code(), "replayed");
+    /// assert_eq!(ReceiveError::Duplicate { answer: None }.code(), "duplicate");
     /// ```
     #[must_use]
     pub fn code(&self) -> &'static str {
@@ -475,8 +751,26 @@ impl ReceiveError {
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::BodyUnreadable => "body_unreadable",
             Self::Verify(err) => err.code(),
-            Self::Replayed => "replayed",
-            Self::ReplayGuard(_) => "replay_guard_unavailable",
+            Self::Duplicate { .. } => "duplicate",
+            Self::InProgress { .. } => "in_progress",
+            Self::Idempotency(_) => "idempotency_unavailable",
+            Self::IdempotencyLayerMissing => "idempotency_layer_missing",
         }
+    }
+
+    /// Whether the delivery failed verification: not signed by the
+    /// sender, or signed too long ago. An authentic body that does not fit
+    /// the expected type is not one.
+    ///
+    /// ```
+    /// use titan_webhooks::VerifyError;
+    /// use titan_webhooks::receiver::ReceiveError;
+    ///
+    /// assert!(ReceiveError::from(VerifyError::NoMatchingSignature { examined: 1 }).is_verification_failure());
+    /// assert!(!ReceiveError::BodyUnreadable.is_verification_failure());
+    /// ```
+    #[must_use]
+    pub fn is_verification_failure(&self) -> bool {
+        matches!(self, Self::Verify(err) if !matches!(err, VerifyError::InvalidPayload(_)))
     }
 }

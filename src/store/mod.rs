@@ -32,11 +32,16 @@
 //! the attempt was recorded leaves a delivery that is sent again, with the
 //! same envelope id, which receivers use to drop the duplicate.
 //!
+//! For receivers, [`SqliteIdempotencyStore`] and
+//! [`PostgresIdempotencyStore`] keep which deliveries were handled in a
+//! table of their own, `titan_webhooks_receipts`.
+//!
 //! Both stores also offer the transactional outbox, `enqueue_in_tx`: the
 //! deliveries are queued inside your own transaction, so an event is queued
 //! if and only if your change commits.
 
 mod codec;
+mod idempotency;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod shared;
@@ -44,6 +49,10 @@ mod shared;
 mod sqlite;
 mod webhooks;
 
+#[cfg(feature = "postgres")]
+pub use idempotency::PostgresIdempotencyStore;
+#[cfg(feature = "sqlite")]
+pub use idempotency::SqliteIdempotencyStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{NOTIFY_CHANNEL, PostgresStore, PostgresWebhooks, WEBHOOK_CHANGES_CHANNEL};
 #[cfg(feature = "sqlite")]

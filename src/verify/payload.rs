@@ -47,6 +47,11 @@ impl PayloadError {
     ///
     /// Returns a [`PayloadError`] when `bytes` is not JSON or does not fit `T`.
     pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Self> {
+        // Tracking the path costs a copy of every key, so it is paid only
+        // to explain a failure: the body is parsed again to name the field.
+        if let Ok(value) = serde_json::from_slice(bytes) {
+            return Ok(value);
+        }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value: T = serde_path_to_error::deserialize(&mut de).map_err(Self::from_path_error)?;
         de.end().map_err(|e| Self::new(".".to_owned(), &e))?;

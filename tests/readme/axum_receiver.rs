@@ -3,7 +3,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
-use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
+use titan_webhooks::receiver::{
+    IdempotencyLayer, MemoryIdempotencyStore, Receiver, VerifiedWebhook,
+};
 use titan_webhooks::{Envelope, Scheme, Secret, Verifier};
 
 async fn titan(webhook: VerifiedWebhook<Envelope>) -> StatusCode {
@@ -15,9 +17,10 @@ async fn titan(webhook: VerifiedWebhook<Envelope>) -> StatusCode {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secret = Secret::from_utf8("your-secret-signing-key")?;
     let receiver = Receiver::new(Verifier::new(Scheme::titan(), secret))
-        .with_replay_guard(MemoryReplayGuard::new());
+        .with_idempotency(MemoryIdempotencyStore::new());
     let app = Router::new()
         .route("/webhooks/titan", post(titan))
+        .layer(IdempotencyLayer::new())
         .with_state(Arc::new(receiver));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     axum::serve(listener, app).await?;

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod idempotency;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "server")]
