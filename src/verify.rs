@@ -10,7 +10,7 @@ use subtle::{Choice, ConstantTimeEq as _};
 use crate::clock::unix_now;
 use crate::header::{self, HeaderProblem, ParseError, ParsedSignature, Tag};
 use crate::mac::{KeyedMac, SignedContent};
-use crate::scheme::TimestampSource;
+use crate::scheme::{HeaderFamily, TimestampSource};
 use crate::{Scheme, Secret};
 
 mod payload;
@@ -85,6 +85,28 @@ impl Verifier {
             past_tolerance: DEFAULT_TOLERANCE.as_secs(),
             future_tolerance: DEFAULT_TOLERANCE.as_secs(),
         }
+    }
+
+    /// A verifier for `scheme` keyed by a subscriber's secret string, read
+    /// as the scheme reads it ([`Scheme::secret`]): Stripe's `whsec_…` as it
+    /// is, Standard Webhooks' decoded from base64.
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Verifier};
+    ///
+    /// let verifier = Verifier::from_secret_str(Scheme::stripe(), "whsec_test_secret")?;
+    /// let signature = "t=1700000000,v1=dfb4777aaaec4ea29ff455dd4df7fe6b2ef71096ad3a93a158db7e100109ea91";
+    /// let body = br#"{"id":"evt_1","object":"event","type":"invoice.paid"}"#;
+    /// assert!(verifier.verify_raw_at(RawHeaders::new(signature), body, 1_700_000_000).is_ok());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`SecretError`](crate::SecretError) of [`Scheme::secret`].
+    pub fn from_secret_str(scheme: Scheme, secret: &str) -> Result<Self, crate::SecretError> {
+        let secret = scheme.secret(secret)?;
+        Ok(Self::new(scheme, secret))
     }
 
     /// Also accepts signatures made with `secret`, for secret rotation.
@@ -256,17 +278,8 @@ impl Verifier {
         body: &[u8],
         now: u64,
     ) -> Result<Verified, VerifyError> {
-        let signature = single_header(headers, self.scheme.signature_header())?
-            .ok_or_else(|| missing(self.scheme.signature_header()))?;
-        let timestamp = match self.scheme.timestamp_header() {
-            Some(name) => Some(single_header(headers, name)?.ok_or_else(|| missing(name))?),
-            None => None,
-        };
-        let id = match self.scheme.id_header() {
-            Some(name) => Some(single_header(headers, name)?.ok_or_else(|| missing(name))?),
-            None => None,
-        };
-        self.check(signature, timestamp, id, body, now)
+        let picked = pick_headers(&self.scheme, headers)?;
+        self.check(picked, body, now)
     }
 
     /// Verifies with header values given as strings, for callers without
@@ -317,27 +330,24 @@ impl Verifier {
     /// # Errors
     ///
     /// As [`Verifier::verify_raw`].
-    pub fn verify_raw_at(
-        &self,
-        headers: RawHeaders<'_>,
+    pub fn verify_raw_at<'a, 'h>(
+        &'a self,
+        headers: RawHeaders<'h>,
         body: &[u8],
         now: u64,
     ) -> Result<Verified, VerifyError> {
-        let timestamp = match self.scheme.timestamp_header() {
-            Some(name) => Some(headers.timestamp.ok_or_else(|| missing(name))?),
-            None => None,
+        let with_name = |name: Option<&'a HeaderName>, value: Option<&'h str>| match name {
+            Some(name) => value
+                .map(|value| Some((name, value.as_bytes())))
+                .ok_or_else(|| missing(name)),
+            None => Ok(None),
         };
-        let id = match self.scheme.id_header() {
-            Some(name) => Some(headers.id.ok_or_else(|| missing(name))?),
-            None => None,
+        let picked = Picked {
+            signature: (self.scheme.signature_header(), headers.signature.as_bytes()),
+            timestamp: with_name(self.scheme.timestamp_header(), headers.timestamp)?,
+            id: with_name(self.scheme.id_header(), headers.id)?,
         };
-        self.check(
-            headers.signature.as_bytes(),
-            timestamp.map(str::as_bytes),
-            id.map(str::as_bytes),
-            body,
-            now,
-        )
+        self.check(picked, body, now)
     }
 
     /// Verifies, then deserializes the body as JSON into `T`. Nothing is
@@ -403,13 +413,11 @@ impl Verifier {
 
     fn check(
         &self,
-        signature: &[u8],
-        timestamp_header: Option<&[u8]>,
-        id: Option<&[u8]>,
+        picked: Picked<'_, '_>,
         body: &[u8],
         now: u64,
     ) -> Result<Verified, VerifyError> {
-        let signature_name = self.scheme.signature_header();
+        let (signature_name, signature) = picked.signature;
         let mut parsed = ParsedSignature::new(self.scheme.encoding());
         parsed
             .read(signature, self.scheme.format())
@@ -430,7 +438,10 @@ impl Verifier {
                     })?),
                     signature_name,
                 ),
-                TimestampSource::Header(name) => (timestamp_header, name),
+                TimestampSource::Header(name) => (
+                    picked.timestamp.map(|(_, raw)| raw),
+                    picked.timestamp.map_or(name, |(name, _)| name),
+                ),
             };
         let timestamp = raw_timestamp
             .map(|raw| {
@@ -441,11 +452,12 @@ impl Verifier {
         if let Some(timestamp) = timestamp {
             self.check_tolerance(timestamp, now)?;
         }
-        if let (Some(id), Some(name)) = (id, self.scheme.id_header())
+        if let Some((name, id)) = picked.id
             && !header::is_valid_message_id(id)
         {
             return Err(malformed(name, HeaderProblem::InvalidId));
         }
+        let id = picked.id.map(|(_, id)| id);
 
         let content = SignedContent {
             id,
@@ -525,6 +537,88 @@ fn words(tag: &Tag) -> [u64; 4] {
         *word = u64::from_ne_bytes(chunk);
     }
     words
+}
+
+/// The signature, timestamp and id values a request is verified with,
+/// each with the header name it was read under.
+#[derive(Clone, Copy)]
+pub(crate) struct Picked<'s, 'h> {
+    pub(crate) signature: (&'s HeaderName, &'h [u8]),
+    pub(crate) timestamp: Option<(&'s HeaderName, &'h [u8])>,
+    pub(crate) id: Option<(&'s HeaderName, &'h [u8])>,
+}
+
+/// Reads the headers `scheme` signs from `headers`. A scheme that reads
+/// both `svix-*` and `webhook-*` takes one complete family, `svix-*` when
+/// both are, and refuses a mix: a sender means one or the other, and
+/// borrowing a header across families would verify a message nobody sent.
+pub(crate) fn pick_headers<'s, 'h>(
+    scheme: &'s Scheme,
+    headers: &'h HeaderMap,
+) -> Result<Picked<'s, 'h>, VerifyError> {
+    let Some([preferred, other]) = scheme.families() else {
+        let required = |name: Option<&'s HeaderName>| {
+            name.map(|name| {
+                single_header(headers, name)?
+                    .map(|value| (name, value))
+                    .ok_or_else(|| missing(name))
+            })
+            .transpose()
+        };
+        let signature = scheme.signature_header();
+        return Ok(Picked {
+            signature: (
+                signature,
+                single_header(headers, signature)?.ok_or_else(|| missing(signature))?,
+            ),
+            timestamp: required(scheme.timestamp_header())?,
+            id: required(scheme.id_header())?,
+        });
+    };
+    let read = |family: &HeaderFamily| -> Result<[Option<&'h [u8]>; 3], VerifyError> {
+        let [signature, timestamp, id] = family.names();
+        Ok([
+            single_header(headers, signature)?,
+            single_header(headers, timestamp)?,
+            single_header(headers, id)?,
+        ])
+    };
+    let (first, second) = (read(preferred)?, read(other)?);
+    let any = |values: &[Option<&[u8]>; 3]| values.iter().any(Option::is_some);
+    let complete = |values: &[Option<&[u8]>; 3]| values.iter().all(Option::is_some);
+    let (family, values) = match (any(&first), any(&second)) {
+        (true, true) if complete(&first) && complete(&second) => (preferred, first),
+        (true, true) => {
+            // Name the header that is not of the scheme's own family.
+            let (foreign, values) = if preferred.signature == *scheme.signature_header() {
+                (other, second)
+            } else {
+                (preferred, first)
+            };
+            let name = foreign
+                .names()
+                .into_iter()
+                .zip(values)
+                .find_map(|(name, value)| value.map(|_| name))
+                .unwrap_or(&foreign.signature);
+            return Err(malformed(name, HeaderProblem::MixedFamilies));
+        }
+        (true, false) => (preferred, first),
+        (false, true) => (other, second),
+        (false, false) => return Err(missing(scheme.signature_header())),
+    };
+    let [signature, timestamp, id] = family.names();
+    let get = |name: &'static HeaderName, value: Option<&'h [u8]>| {
+        value
+            .map(|value| (name, value))
+            .ok_or_else(|| missing(name))
+    };
+    let [signature_value, timestamp_value, id_value] = values;
+    Ok(Picked {
+        signature: get(signature, signature_value)?,
+        timestamp: Some(get(timestamp, timestamp_value)?),
+        id: Some(get(id, id_value)?),
+    })
 }
 
 /// The value of a header that must occur at most once.

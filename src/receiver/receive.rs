@@ -282,11 +282,7 @@ impl Receiver {
         }
 
         let scheme = self.verifier.scheme();
-        let signed_id = scheme
-            .id_header()
-            .and_then(|name| headers.get(name))
-            .and_then(|value| value.to_str().ok());
-        if let Some(id) = signed_id {
+        if let Some(id) = scheme.signed_id(headers) {
             return ReplayKey::new(format!("{}:id:{id}", scheme.name()));
         }
         if let Ok(Id { id: Some(id) }) = serde_json::from_slice::<Id<'_>>(body) {
