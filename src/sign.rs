@@ -227,10 +227,10 @@ impl Signer {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer};
     ///
-    /// let signer = Signer::new(
+    /// let signer = Signer::from_secret_str(
     ///     Scheme::standard_webhooks(),
-    ///     Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?,
-    /// );
+    ///     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    /// )?;
     /// let headers = signer.sign_at("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#)?;
     /// assert_eq!(headers["webhook-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     /// assert_eq!(headers["webhook-timestamp"], "1614265330");

@@ -23,7 +23,7 @@ pub use payload::PayloadError;
 /// ```
 /// use titan_webhooks::{DEFAULT_TOLERANCE, RawHeaders, Scheme, Secret, Verifier, VerifyError};
 ///
-/// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+/// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?;
 /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
 /// let last_second = 1_700_000_000 + DEFAULT_TOLERANCE.as_secs();
 /// assert!(verifier.verify_raw_at(headers, b"{}", last_second).is_ok());
@@ -42,7 +42,7 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 /// ```
 /// use titan_webhooks::{Scheme, Secret, Verifier};
 ///
-/// let verifier = Verifier::new(Scheme::github(), Secret::from_utf8("It's a Secret to Everybody")?);
+/// let verifier = Verifier::from_secret_str(Scheme::github(), "It's a Secret to Everybody")?;
 ///
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert(
@@ -63,16 +63,17 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier for `scheme` with one secret and the
-    /// [`DEFAULT_TOLERANCE`] both ways.
+    /// [`DEFAULT_TOLERANCE`] both ways. Given the secret as a string,
+    /// [`Verifier::from_secret_str`] reads it the way the scheme does.
     ///
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer, Verifier, VerifyError};
     ///
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
-    /// let titan = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(b"{}");
+    /// let verifier = Verifier::new(Scheme::titan(), Scheme::titan().secret("key")?);
+    /// let titan = Signer::from_secret_str(Scheme::titan(), "key")?.sign(b"{}");
     /// assert!(verifier.verify(&titan, b"{}").is_ok());
     /// // Same key, other scheme: the verifier reads only its own scheme's header.
-    /// let github = Signer::new(Scheme::github(), Secret::from_utf8("key")?).sign(b"{}");
+    /// let github = Signer::from_secret_str(Scheme::github(), "key")?.sign(b"{}");
     /// let err = verifier.verify(&github, b"{}").unwrap_err();
     /// assert_eq!(err, VerifyError::MissingHeader { name: "x-webhook-signature".into() });
     /// # Ok::<(), titan_webhooks::SecretError>(())
@@ -139,7 +140,7 @@ impl Verifier {
     /// use std::time::Duration;
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?
     ///     .with_tolerance(Duration::from_secs(60));
     /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// assert!(verifier.verify_raw_at(headers, b"{}", 1_700_000_060).is_ok());
@@ -160,7 +161,7 @@ impl Verifier {
     /// use std::time::Duration;
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?
     ///     .with_past_tolerance(Duration::from_secs(30));
     /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// let err = verifier.verify_raw_at(headers, b"{}", 1_700_000_031).unwrap_err();
@@ -182,7 +183,7 @@ impl Verifier {
     /// use std::time::Duration;
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
     ///
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?
     ///     .with_future_tolerance(Duration::ZERO);
     /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// let err = verifier.verify_raw_at(headers, b"{}", 1_700_000_000 - 1).unwrap_err();
@@ -204,7 +205,7 @@ impl Verifier {
     /// use std::time::Duration;
     /// use titan_webhooks::{Scheme, Secret, Verifier};
     ///
-    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("k")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::stripe(), "k")?
     ///     .with_past_tolerance(Duration::from_secs(300))
     ///     .with_future_tolerance(Duration::from_secs(30));
     /// assert_eq!(verifier.tolerance_window(), Duration::from_secs(330));
@@ -220,7 +221,7 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Verifier};
     ///
-    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("whsec_test_secret")?);
+    /// let verifier = Verifier::from_secret_str(Scheme::stripe(), "whsec_test_secret")?;
     /// assert_eq!(verifier.scheme(), &Scheme::stripe());
     /// assert_eq!(verifier.scheme().signature_header(), "stripe-signature");
     /// # Ok::<(), titan_webhooks::SecretError>(())
@@ -235,9 +236,9 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer, Verifier, VerifyError};
     ///
-    /// let signer = Signer::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let signer = Signer::from_secret_str(Scheme::titan(), "key")?;
     /// let headers = signer.sign(br#"{"amount":100}"#);
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let verifier = Verifier::from_secret_str(Scheme::titan(), "key")?;
     /// assert!(verifier.verify(&headers, br#"{"amount":100}"#).is_ok());
     /// let err = verifier.verify(&headers, br#"{"amount":900}"#).unwrap_err();
     /// assert_eq!(err, VerifyError::NoMatchingSignature { examined: 1 });
@@ -258,7 +259,7 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?;
     /// let signature = "t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae";
     /// let mut headers = http::HeaderMap::new();
     /// headers.insert("x-titanvx-signature", signature.parse()?);
@@ -288,10 +289,10 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
     ///
-    /// let verifier = Verifier::new(
+    /// let verifier = Verifier::from_secret_str(
     ///     Scheme::standard_webhooks(),
-    ///     Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?,
-    /// );
+    ///     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    /// )?;
     /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     ///     .timestamp("1614265330")
     ///     .id("msg_p5jXN8AQM9LWM0D4loKWxJek");
@@ -317,8 +318,8 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let verifier = Verifier::from_secret_str(Scheme::standard_webhooks(), secret)?;
     /// // The caller forgot to pass `webhook-id` along.
     /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     ///     .timestamp("1614265330");
@@ -360,8 +361,8 @@ impl Verifier {
     /// struct Ping { id: String }
     ///
     /// let body = br#"{"id":"evt_1"}"#;
-    /// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("k")?).sign(body);
-    /// let ping = Verifier::new(Scheme::titan(), Secret::from_utf8("k")?)
+    /// let headers = Signer::from_secret_str(Scheme::titan(), "k")?.sign(body);
+    /// let ping = Verifier::from_secret_str(Scheme::titan(), "k")?
     ///     .verify_json::<Ping>(&headers, body)?;
     /// assert_eq!(ping.id, "evt_1");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -388,9 +389,9 @@ impl Verifier {
     /// struct Quota { limit: u64 }
     ///
     /// let body = br#"{"limit":"lots"}"#;
-    /// let signer = Signer::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let signer = Signer::from_secret_str(Scheme::eventium(), "key")?;
     /// let headers = signer.sign_at("unused", 1_700_000_000, body)?;
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?;
     /// // Authentic, but not a `Quota`: the error names the field.
     /// let err = verifier.verify_json_at::<Quota>(&headers, body, 1_700_000_000).unwrap_err();
     /// assert!(matches!(err, VerifyError::InvalidPayload(ref payload) if payload.path() == "limit"));
@@ -663,7 +664,7 @@ impl fmt::Debug for Verifier {
 /// ```
 /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
 ///
-/// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+/// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?;
 /// // Eventium's timestamp travels inside the signature header.
 /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
 /// let verified = verifier.verify_raw_at(headers, b"{}", 1_700_000_000)?;
@@ -706,8 +707,8 @@ impl<'a> RawHeaders<'a> {
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
     ///
-    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let verifier = Verifier::from_secret_str(Scheme::standard_webhooks(), secret)?;
     /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     ///     .id("msg_p5jXN8AQM9LWM0D4loKWxJek");
     /// let body = br#"{"test": 2432232314}"#;
@@ -728,8 +729,8 @@ impl<'a> RawHeaders<'a> {
     /// ```
     /// use titan_webhooks::{HeaderProblem, RawHeaders, Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let verifier = Verifier::from_secret_str(Scheme::standard_webhooks(), secret)?;
     /// // A `.` would shift the boundaries of the signed `<id>.<timestamp>.<body>`.
     /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     ///     .timestamp("1614265330")
@@ -761,8 +762,8 @@ impl<'a> RawHeaders<'a> {
 /// }
 ///
 /// let body = br#"{"event":"session.status"}"#;
-/// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("k")?).sign(body);
-/// let verified = Verifier::new(Scheme::titan(), Secret::from_utf8("k")?).verify_json(&headers, body)?;
+/// let headers = Signer::from_secret_str(Scheme::titan(), "k")?.sign(body);
+/// let verified = Verifier::from_secret_str(Scheme::titan(), "k")?.verify_json(&headers, body)?;
 /// assert_eq!(handle(verified), "session.status");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -782,10 +783,10 @@ impl<T> Verified<T> {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
     ///
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("current")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::titan(), "current")?
     ///     .with_secret(Secret::from_utf8("previous")?);
-    /// let by_current = Signer::new(Scheme::titan(), Secret::from_utf8("current")?).sign(b"{}");
-    /// let by_previous = Signer::new(Scheme::titan(), Secret::from_utf8("previous")?).sign(b"{}");
+    /// let by_current = Signer::from_secret_str(Scheme::titan(), "current")?.sign(b"{}");
+    /// let by_previous = Signer::from_secret_str(Scheme::titan(), "previous")?.sign(b"{}");
     /// assert_eq!(verifier.verify(&by_current, b"{}")?.secret_index(), 0);
     /// assert_eq!(verifier.verify(&by_previous, b"{}")?.secret_index(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -802,11 +803,11 @@ impl<T> Verified<T> {
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
     ///
-    /// let eventium = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let eventium = Verifier::from_secret_str(Scheme::eventium(), "key")?;
     /// let signed = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// let verified = eventium.verify_raw_at(signed, b"{}", 1_700_000_100)?;
     /// assert_eq!(verified.signed_timestamp(), Some(1_700_000_000));
-    /// let github = Verifier::new(Scheme::github(), Secret::from_utf8("It's a Secret to Everybody")?);
+    /// let github = Verifier::from_secret_str(Scheme::github(), "It's a Secret to Everybody")?;
     /// let signed = RawHeaders::new("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
     /// assert_eq!(github.verify_raw(signed, b"Hello, World!")?.signed_timestamp(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -823,8 +824,8 @@ impl<T> Verified<T> {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
     ///
-    /// let signer = Signer::new(Scheme::stripe(), Secret::from_utf8("whsec_k")?);
-    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("whsec_k")?);
+    /// let signer = Signer::from_secret_str(Scheme::stripe(), "whsec_k")?;
+    /// let verifier = Verifier::from_secret_str(Scheme::stripe(), "whsec_k")?;
     /// let first = signer.sign_at("unused", 1_700_000_000, b"{}")?;
     /// let retry = signer.sign_at("unused", 1_700_000_060, b"{}")?;
     /// let fingerprint = |h| verifier.verify_at(h, b"{}", 1_700_000_060).map(|v| v.replay_fingerprint());
@@ -850,8 +851,8 @@ impl<T> Verified<T> {
     /// struct Ping { id: String }
     ///
     /// let body = br#"{"id":"evt_1"}"#;
-    /// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(body);
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let headers = Signer::from_secret_str(Scheme::titan(), "key")?.sign(body);
+    /// let verifier = Verifier::from_secret_str(Scheme::titan(), "key")?;
     /// let ping = verifier.verify_json::<Ping>(&headers, body)?.into_inner();
     /// assert_eq!(ping, Ping { id: "evt_1".into() });
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -898,7 +899,7 @@ impl<T: fmt::Debug> fmt::Debug for Verified<T> {
 /// ```
 /// use titan_webhooks::{Scheme, Secret, Verifier, VerifyError};
 ///
-/// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+/// let verifier = Verifier::from_secret_str(Scheme::titan(), "key")?;
 /// let err = verifier.verify(&http::HeaderMap::new(), b"{}").unwrap_err();
 /// assert!(matches!(err, VerifyError::MissingHeader { .. }));
 /// assert_eq!(err.code(), "missing_header");

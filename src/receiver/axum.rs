@@ -35,7 +35,7 @@ use crate::PayloadError;
 ///     "ok"
 /// }
 ///
-/// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?))
+/// let receiver = Receiver::new(Verifier::from_secret_str(Scheme::titan(), "your-secret-signing-key")?)
 ///     .with_replay_guard(MemoryReplayGuard::new());
 /// let app: Router = Router::new()
 ///     .route("/webhooks/titan", post(handle))

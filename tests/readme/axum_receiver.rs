@@ -4,7 +4,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
 use titan_webhooks::receiver::{MemoryReplayGuard, Receiver, VerifiedWebhook};
-use titan_webhooks::{Envelope, Scheme, Secret, Verifier};
+use titan_webhooks::{Envelope, Scheme, Verifier};
 
 async fn titan(webhook: VerifiedWebhook<Envelope>) -> StatusCode {
     println!("{} {}", webhook.received().id(), webhook.received().event());
@@ -13,9 +13,8 @@ async fn titan(webhook: VerifiedWebhook<Envelope>) -> StatusCode {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = Secret::from_utf8("your-secret-signing-key")?;
-    let receiver = Receiver::new(Verifier::new(Scheme::titan(), secret))
-        .with_replay_guard(MemoryReplayGuard::new());
+    let verifier = Verifier::from_secret_str(Scheme::titan(), "your-secret-signing-key")?;
+    let receiver = Receiver::new(verifier).with_replay_guard(MemoryReplayGuard::new());
     let app = Router::new()
         .route("/webhooks/titan", post(titan))
         .with_state(Arc::new(receiver));
