@@ -314,7 +314,7 @@ pub enum SecretError {
     Empty,
     /// A Standard Webhooks secret, after its optional `whsec_` prefix, is
     /// not standard base64.
-    #[error("the secret is not valid base64 after `whsec_`")]
+    #[error("the secret is not standard base64 (with or without `whsec_`)")]
     InvalidBase64,
     /// The decoded key is shorter than the minimum.
     #[error("the decoded secret is {len} bytes, shorter than the minimum of {min}")]
