@@ -274,11 +274,10 @@ impl<B: WebhookBackend> Demo<B> {
         println!("\n2. A receiver on {base}, configured with the keys the create responses showed");
         let route =
             |name, key: &str, scheme: Scheme| -> Result<Route, Box<dyn std::error::Error>> {
-                let key = scheme.secret_encoding().parse(key)?;
                 Ok(Route {
                     name,
                     receiver: Arc::new(
-                        Receiver::new(Verifier::new(scheme, key))
+                        Receiver::new(Verifier::from_secret_str(scheme, key)?)
                             .with_idempotency(MemoryIdempotencyStore::new()),
                     ),
                     fail: Arc::default(),

@@ -5,8 +5,8 @@
 //! Run with `cargo run --example events`.
 
 use titan_webhooks::{
-    Envelope, EventiumCategory, EventiumData, EventiumEnvelope, EventiumEvent, Scheme, Secret,
-    Signer, TitanCategory, TitanEvent, TitanXEvent, Verifier,
+    Envelope, EventiumCategory, EventiumData, EventiumEnvelope, EventiumEvent, Scheme, Signer,
+    TitanCategory, TitanEvent, TitanXEvent, Verifier,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,8 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let titanx: Vec<&str> = TitanXEvent::ALL.iter().map(TitanXEvent::as_str).collect();
     println!("TitanX: {}\n", titanx.join(", "));
 
-    let titan = Verifier::new(Scheme::titan(), Secret::from_utf8("titan-key")?);
-    let titan_signer = Signer::new(Scheme::titan(), Secret::from_utf8("titan-key")?);
+    let titan = Verifier::from_secret_str(Scheme::titan(), "titan-key")?;
+    let titan_signer = Signer::from_secret_str(Scheme::titan(), "titan-key")?;
     for body in [
         br#"{"id":"evt_abc123","event":"message.received","session":"my-session","timestamp":"2025-01-15T10:30:00Z","payload":{"text":"hi"}}"#.as_slice(),
         br#"{"id":"evt_abc124","event":"message.pinned","session":"my-session","timestamp":"2025-01-15T10:31:00Z","payload":{"pinned":true}}"#.as_slice(),
@@ -52,8 +52,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let body = br#"{"id":"0c3b1d5b-1d66-4a16-b2b5-7aa3c2c9b5ab","type":"quota.threshold.reached","created_at":"2026-05-26T09:14:02Z","data":{"scope":"daily","threshold":80,"limit":10000,"count":8123,"plan":"builder"}}"#;
-    let headers = Signer::new(Scheme::eventium(), Secret::from_utf8("eventium-key")?).sign(body);
-    let envelope = Verifier::new(Scheme::eventium(), Secret::from_utf8("eventium-key")?)
+    let headers = Signer::from_secret_str(Scheme::eventium(), "eventium-key")?.sign(body);
+    let envelope = Verifier::from_secret_str(Scheme::eventium(), "eventium-key")?
         .verify_json::<EventiumEnvelope>(&headers, body)?;
     match envelope.typed_data() {
         EventiumData::QuotaThresholdReached(quota) => println!(

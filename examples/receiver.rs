@@ -27,7 +27,7 @@ use axum::routing::post;
 use titan_webhooks::receiver::{
     IdempotencyLayer, MemoryIdempotencyStore, Receiver, VerifiedWebhook,
 };
-use titan_webhooks::{Envelope, EventiumEnvelope, Scheme, Secret, Verifier};
+use titan_webhooks::{Envelope, EventiumEnvelope, Scheme, Verifier};
 
 const DEFAULT_BIND: &str = "127.0.0.1:3000";
 
@@ -64,9 +64,10 @@ fn receiver_from_env(
     let Ok(secret) = std::env::var(variable) else {
         return Ok(None);
     };
-    let secret = Secret::from_utf8(&secret).map_err(|err| format!("{variable}: {err}"))?;
-    let receiver = Receiver::new(Verifier::new(scheme, secret))
-        .with_idempotency(MemoryIdempotencyStore::new());
+    // The scheme reads its own secret format.
+    let verifier =
+        Verifier::from_secret_str(scheme, &secret).map_err(|err| format!("{variable}: {err}"))?;
+    let receiver = Receiver::new(verifier).with_idempotency(MemoryIdempotencyStore::new());
     Ok(Some(Arc::new(receiver)))
 }
 

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Scheme::github(),
         Scheme::stripe(),
         Scheme::standard_webhooks(),
+        Scheme::svix(),
     ];
     println!("body: {}\n", String::from_utf8_lossy(ENVELOPE));
 
@@ -49,13 +50,17 @@ fn main() -> ExitCode {
         println!();
     }
 
-    let Ok(secret) = Secret::from_utf8("your-secret-signing-key") else {
+    let key = "your-secret-signing-key";
+    let (Ok(signer), Ok(verifier)) = (
+        Signer::from_secret_str(Scheme::titan(), key),
+        Verifier::from_secret_str(Scheme::titan(), key),
+    ) else {
         eprintln!("the key is empty");
         return ExitCode::FAILURE;
     };
-    let headers = Signer::new(Scheme::titan(), secret.clone_secret()).sign(ENVELOPE);
+    let headers = signer.sign(ENVELOPE);
     let tampered = String::from_utf8_lossy(ENVELOPE).replace("Hi there", "Hi thera");
-    match Verifier::new(Scheme::titan(), secret).verify(&headers, tampered.as_bytes()) {
+    match verifier.verify(&headers, tampered.as_bytes()) {
         Ok(_) => {
             println!("tampered body: accepted (this is a bug)");
             failed = true;

@@ -5,7 +5,10 @@
 #   python/ci.sh build   the release abi3 wheel, installed into it
 #   python/ci.sh test    pytest, then stubtest and mypy on the stubs and examples
 #   python/ci.sh bench   the benchmark against standardwebhooks and stripe
-#   python/ci.sh all     all four
+#   python/ci.sh e2e     builds the CLI, then the pinned standardwebhooks and
+#                        svix packages POST Svix-named deliveries to its
+#                        `listen` over 127.0.0.1 (needs only the venv stage)
+#   python/ci.sh all     all five
 #
 # The environment is $TITAN_WEBHOOKS_VENV (default: target/python-venv in
 # the workspace). Nothing is skipped: a missing tool or package fails.
@@ -54,14 +57,30 @@ stage_bench() {
     "$venv/bin/python" benches/ratios.py "$root/target/python-bench.json"
 }
 
+stage_e2e() {
+    # --locked: the workspace's Cargo.lock decides every crate's version.
+    (cd "$root" && cargo build --locked -p titan-webhooks-cli)
+    local target
+    target=$(cd "$root" && cargo metadata --format-version 1 --no-deps --locked |
+        "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    local cli="$target/debug/titan-webhooks"
+    if [ ! -x "$cli" ]; then
+        echo "cargo built no titan-webhooks binary at $cli" >&2
+        exit 1
+    fi
+    TITAN_WEBHOOKS_CLI="$cli" "$venv/bin/python" -m pytest -p no:cacheprovider e2e
+    "$venv/bin/python" -m mypy --strict --no-incremental e2e
+}
+
 case "${1:-all}" in
 venv) stage_venv ;;
 build) stage_build ;;
 test) stage_test ;;
 bench) stage_bench ;;
-all) stage_venv && stage_build && stage_test && stage_bench ;;
+e2e) stage_e2e ;;
+all) stage_venv && stage_build && stage_test && stage_bench && stage_e2e ;;
 *)
-    echo "usage: $0 [venv|build|test|bench|all]" >&2
+    echo "usage: $0 [venv|build|test|bench|e2e|all]" >&2
     exit 2
     ;;
 esac

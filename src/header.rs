@@ -270,6 +270,9 @@ pub enum HeaderProblem {
     InvalidTimestamp,
     /// The message id is empty, too long or has bytes not allowed in it.
     InvalidId,
+    /// The request mixes Standard Webhooks' `webhook-*` headers with Svix's
+    /// `svix-*` ones, and not as two complete families.
+    MixedFamilies,
 }
 
 impl fmt::Display for HeaderProblem {
@@ -284,6 +287,9 @@ impl fmt::Display for HeaderProblem {
             Self::RepeatedTimestamp => "the timestamp occurs more than once",
             Self::InvalidTimestamp => "the timestamp is not a valid unix time",
             Self::InvalidId => "the message id is not valid",
+            Self::MixedFamilies => {
+                "it mixes `webhook-*` and `svix-*` headers; send all three of one family"
+            }
         })
     }
 }

@@ -11,9 +11,9 @@
 //! ```
 //! use titan_webhooks::{Envelope, Scheme, Secret, Signer, TitanEvent, Verifier};
 //!
-//! let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?);
+//! let verifier = Verifier::from_secret_str(Scheme::titan(), "your-secret-signing-key")?;
 //! # let body = br#"{"id":"evt_1","event":"message.received","session":"default","timestamp":"2025-01-15T10:30:00Z","payload":{}}"#;
-//! # let headers = Signer::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?).sign(body);
+//! # let headers = Signer::from_secret_str(Scheme::titan(), "your-secret-signing-key")?.sign(body);
 //! let envelope = verifier.verify_json::<Envelope>(&headers, body)?.into_inner();
 //! assert_eq!(*envelope.event(), TitanEvent::MessageReceived);
 //!

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::HeaderName;
+use http::{HeaderMap, HeaderName};
 
 use crate::{Secret, SecretError};
 
@@ -83,7 +83,7 @@ pub enum SignatureFormat {
 /// // Stripe keys on the whole string; Standard Webhooks on the bytes it encodes.
 /// assert_eq!(SecretEncoding::Utf8.parse(text)?.expose_bytes().len(), 38);
 /// assert_eq!(SecretEncoding::Whsec.parse(text)?.expose_bytes().len(), 24);
-/// assert_eq!(SecretEncoding::Whsec.parse("key").unwrap_err(), SecretError::MissingWhsecPrefix);
+/// assert_eq!(SecretEncoding::Whsec.parse("key").unwrap_err(), SecretError::TooShort { len: 2, min: 16 });
 /// # Ok::<(), SecretError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +91,8 @@ pub enum SignatureFormat {
 pub enum SecretEncoding {
     /// The key is the UTF-8 bytes of the string ([`Secret::from_utf8`]).
     Utf8,
-    /// The string is `whsec_<base64>` and the key is the decoded bytes
-    /// ([`Secret::from_whsec`]).
+    /// The string is `whsec_<base64>`, prefix and padding optional, and the
+    /// key is the decoded bytes ([`Secret::from_whsec`]).
     Whsec,
 }
 
@@ -161,6 +161,50 @@ pub(crate) enum TimestampSource {
     Header(HeaderName),
 }
 
+/// A signature, timestamp and id header that are read together.
+#[derive(Debug)]
+pub(crate) struct HeaderFamily {
+    pub(crate) signature: HeaderName,
+    pub(crate) timestamp: HeaderName,
+    pub(crate) id: HeaderName,
+}
+
+/// Svix's names for Standard Webhooks' headers.
+pub(crate) static SVIX_HEADERS: HeaderFamily = HeaderFamily {
+    signature: HeaderName::from_static("svix-signature"),
+    timestamp: HeaderName::from_static("svix-timestamp"),
+    id: HeaderName::from_static("svix-id"),
+};
+
+/// Standard Webhooks' own header names.
+pub(crate) static WEBHOOK_HEADERS: HeaderFamily = HeaderFamily {
+    signature: HeaderName::from_static("webhook-signature"),
+    timestamp: HeaderName::from_static("webhook-timestamp"),
+    id: HeaderName::from_static("webhook-id"),
+};
+
+/// The families a scheme with both reads, in order of preference: when a
+/// request carries both complete, `svix-*` is verified, as the `svix`
+/// libraries do.
+pub(crate) static BOTH_FAMILIES: [&HeaderFamily; 2] = [&SVIX_HEADERS, &WEBHOOK_HEADERS];
+
+impl HeaderFamily {
+    fn is(
+        &self,
+        signature: &HeaderName,
+        timestamp: &TimestampSource,
+        id: Option<&HeaderName>,
+    ) -> bool {
+        *signature == self.signature
+            && matches!(timestamp, TimestampSource::Header(name) if *name == self.timestamp)
+            && id == Some(&self.id)
+    }
+
+    pub(crate) fn names(&self) -> [&HeaderName; 3] {
+        [&self.signature, &self.timestamp, &self.id]
+    }
+}
+
 /// A signature scheme: header names, value format, encoding and signed content.
 ///
 /// Use a preset, or [`Scheme::builder`] for any other provider.
@@ -173,6 +217,11 @@ pub(crate) enum TimestampSource {
 /// | [`github`](Scheme::github) | `X-Hub-Signature-256: sha256=<hex>` | body | UTF-8 string |
 /// | [`stripe`](Scheme::stripe) | `Stripe-Signature: t=<unix>,v1=<hex>` | `<t>.<body>` | UTF-8 string, `whsec_` included |
 /// | [`standard_webhooks`](Scheme::standard_webhooks) | `webhook-signature: v1,<base64>` | `<id>.<timestamp>.<body>` | `whsec_<base64>`, decoded |
+/// | [`svix`](Scheme::svix) | `svix-signature: v1,<base64>` | `<id>.<timestamp>.<body>` | `whsec_<base64>`, decoded |
+///
+/// Read a subscriber's secret string with [`Scheme::secret`], which knows
+/// whether the scheme decodes it: Stripe's `whsec_…` is used as it is, Standard
+/// Webhooks' is base64.
 ///
 /// ```
 /// use titan_webhooks::Scheme;
@@ -189,6 +238,9 @@ pub struct Scheme {
     timestamp: TimestampSource,
     id_header: Option<HeaderName>,
     secret_encoding: SecretEncoding,
+    /// Whether verifying reads both `webhook-*` and `svix-*` headers: set
+    /// for any scheme whose own headers are one of the two families.
+    both_families: bool,
 }
 
 const SHA256_PREFIX: &str = "sha256=";
@@ -306,15 +358,22 @@ impl Scheme {
         Self::key_value_hex("stripe", HeaderName::from_static("stripe-signature"))
     }
 
-    /// Standard Webhooks (and Svix): `webhook-id`, `webhook-timestamp` and
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp` and
     /// `webhook-signature: v1,<base64> ...`, signing `<id>.<timestamp>.<body>`
     /// with the decoded `whsec_` secret.
+    ///
+    /// Verifying accepts Svix's names for the same headers too (`svix-id`,
+    /// `svix-timestamp`, `svix-signature`), as the official libraries do.
+    /// One request is read with one family, never a mix: when both are
+    /// complete the `svix-*` headers are verified, as the `svix` libraries
+    /// do, and any other mix is refused with
+    /// [`HeaderProblem::MixedFamilies`](crate::HeaderProblem::MixedFamilies).
     ///
     /// ```
     /// use titan_webhooks::{Scheme, Signer};
     ///
     /// let scheme = Scheme::standard_webhooks();
-    /// let secret = scheme.secret_encoding().parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let secret = scheme.secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
     /// let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
     /// let headers = Signer::new(scheme, secret).sign_at(id, 1614265330, br#"{"test": 2432232314}"#)?;
     /// assert_eq!(headers["webhook-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
@@ -323,16 +382,44 @@ impl Scheme {
     /// ```
     #[must_use]
     pub fn standard_webhooks() -> Self {
+        Self::standard_family("standard-webhooks", &WEBHOOK_HEADERS)
+    }
+
+    /// Svix: Standard Webhooks signed under Svix's header names, `svix-id`,
+    /// `svix-timestamp` and `svix-signature`. Use it to sign for receivers
+    /// that expect those names. Verifying accepts either family, exactly as
+    /// [`Scheme::standard_webhooks`] does.
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Signer, Verifier};
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let signer = Signer::from_secret_str(Scheme::svix(), secret)?;
+    /// let headers = signer.sign_at("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#)?;
+    /// assert_eq!(headers["svix-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /// assert!(!headers.contains_key("webhook-signature"));
+    /// // A Standard Webhooks verifier reads Svix's names as well.
+    /// let verifier = Verifier::from_secret_str(Scheme::standard_webhooks(), secret)?;
+    /// assert!(verifier.verify_at(&headers, br#"{"test": 2432232314}"#, 1614265330).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn svix() -> Self {
+        Self::standard_family("svix", &SVIX_HEADERS)
+    }
+
+    fn standard_family(name: &'static str, headers: &HeaderFamily) -> Self {
         Self {
-            name: Cow::Borrowed("standard-webhooks"),
-            signature_header: HeaderName::from_static("webhook-signature"),
+            name: Cow::Borrowed(name),
+            signature_header: headers.signature.clone(),
             format: SignatureFormat::VersionedList {
                 version: Cow::Borrowed("v1"),
             },
             encoding: DigestEncoding::Base64,
-            timestamp: TimestampSource::Header(HeaderName::from_static("webhook-timestamp")),
-            id_header: Some(HeaderName::from_static("webhook-id")),
+            timestamp: TimestampSource::Header(headers.timestamp.clone()),
+            id_header: Some(headers.id.clone()),
             secret_encoding: SecretEncoding::Whsec,
+            both_families: true,
         }
     }
 
@@ -348,6 +435,7 @@ impl Scheme {
             timestamp: TimestampSource::None,
             id_header: None,
             secret_encoding: SecretEncoding::Utf8,
+            both_families: false,
         }
     }
 
@@ -363,6 +451,7 @@ impl Scheme {
             timestamp: TimestampSource::SignatureEntry,
             id_header: None,
             secret_encoding: SecretEncoding::Utf8,
+            both_families: false,
         }
     }
 
@@ -370,7 +459,9 @@ impl Scheme {
     /// `signature_header`.
     ///
     /// Defaults: format `sha256=<digest>` (prefix required), hex digests, no
-    /// timestamp, no id, UTF-8 secrets.
+    /// timestamp, no id, UTF-8 secrets. A scheme whose signature, timestamp
+    /// and id headers are all `webhook-*` or all `svix-*` reads the other
+    /// family too when verifying, as [`Scheme::standard_webhooks`] does.
     ///
     /// ```
     /// use titan_webhooks::{DigestEncoding, Scheme, Secret, Signer, Verifier};
@@ -407,13 +498,14 @@ impl Scheme {
     }
 
     /// The preset named `name`, as [`Scheme::name`] gives it: `titan`,
-    /// `titanx`, `github`, `eventium`, `stripe` or `standard-webhooks`.
-    /// Stores use it to read back how a webhook signs.
+    /// `titanx`, `github`, `eventium`, `stripe`, `standard-webhooks` or
+    /// `svix`. Stores use it to read back how a webhook signs.
     ///
     /// ```
     /// use titan_webhooks::Scheme;
     ///
     /// assert_eq!(Scheme::preset("eventium").map(|s| s.name().to_owned()), Some("eventium".into()));
+    /// assert_eq!(Scheme::preset("svix"), Some(Scheme::svix()));
     /// assert!(Scheme::preset("acme").is_none());
     /// ```
     #[must_use]
@@ -425,6 +517,7 @@ impl Scheme {
             Self::eventium,
             Self::stripe,
             Self::standard_webhooks,
+            Self::svix,
         ]
         .into_iter()
         .map(|preset| preset())
@@ -556,6 +649,28 @@ impl Scheme {
         self.secret_encoding
     }
 
+    /// The key a subscriber's secret string stands for under this scheme:
+    /// the string's own bytes for Stripe and the Titan family, the decoded
+    /// base64 for Standard Webhooks and Svix. Reading the secret through
+    /// its scheme rules out keying Stripe on a decoded `whsec_` string.
+    ///
+    /// ```
+    /// use titan_webhooks::Scheme;
+    ///
+    /// // The same text, two keys: Stripe keeps it whole, Standard Webhooks decodes it.
+    /// let text = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// assert_eq!(Scheme::stripe().secret(text)?.expose_bytes(), text.as_bytes());
+    /// assert_eq!(Scheme::standard_webhooks().secret(text)?.expose_bytes().len(), 24);
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`SecretEncoding::parse`] with [`Scheme::secret_encoding`].
+    pub fn secret(&self, text: &str) -> Result<Secret, SecretError> {
+        self.secret_encoding.parse(text)
+    }
+
     /// Every header this scheme writes: the signature, and the timestamp and
     /// id headers when it has them. Custom headers must not override these.
     ///
@@ -577,6 +692,31 @@ impl Scheme {
 
     pub(crate) fn timestamp_source(&self) -> &TimestampSource {
         &self.timestamp
+    }
+
+    /// The header families verifying reads, in order of preference, when
+    /// the scheme reads both `webhook-*` and `svix-*`.
+    pub(crate) fn families(&self) -> Option<[&'static HeaderFamily; 2]> {
+        self.both_families.then_some(BOTH_FAMILIES)
+    }
+
+    /// Every header verifying may read: [`Scheme::headers`], and the other
+    /// family's for a scheme that reads both.
+    pub(crate) fn read_headers(&self) -> impl Iterator<Item = &HeaderName> {
+        self.headers().chain(
+            self.families()
+                .into_iter()
+                .flatten()
+                .flat_map(HeaderFamily::names),
+        )
+    }
+
+    /// The signed message id of a request, from the header family its
+    /// verification read; `None` when the scheme signs no id or the
+    /// headers would not verify.
+    pub(crate) fn signed_id<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        let picked = crate::verify::pick_headers(self, headers).ok()?;
+        std::str::from_utf8(picked.id?.1).ok()
     }
 }
 
@@ -780,10 +920,11 @@ impl SchemeBuilder {
     /// let scheme = Scheme::builder("acme", "X-Acme-Signature")
     ///     .secret_encoding(SecretEncoding::Whsec)
     ///     .build()?;
-    /// let secret = scheme.secret_encoding().parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let secret = scheme.secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
     /// assert_eq!(secret.expose_bytes().len(), 24);
-    /// let err = scheme.secret_encoding().parse("acme-key").unwrap_err();
-    /// assert_eq!(err, SecretError::MissingWhsecPrefix);
+    /// // `-` is not in the standard base64 alphabet.
+    /// let err = scheme.secret("acme-key").unwrap_err();
+    /// assert_eq!(err, SecretError::InvalidBase64);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn secret_encoding(mut self, encoding: SecretEncoding) -> Self {
@@ -842,6 +983,9 @@ impl SchemeBuilder {
 
         Ok(Scheme {
             name: self.name,
+            both_families: BOTH_FAMILIES
+                .iter()
+                .any(|family| family.is(&signature_header, &timestamp, id_header.as_ref())),
             signature_header,
             format: self.format,
             encoding: self.encoding,

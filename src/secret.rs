@@ -3,19 +3,24 @@
 use std::fmt;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{
+    GeneralPurpose, GeneralPurposeConfig, STANDARD, URL_SAFE_NO_PAD,
+};
 use zeroize::Zeroizing;
 
 /// The prefix of Standard Webhooks (and Svix) secrets.
 ///
 /// ```
-/// use titan_webhooks::{Secret, SecretError, WHSEC_PREFIX};
+/// use titan_webhooks::{Secret, WHSEC_PREFIX};
 ///
 /// let exported = Secret::generate().to_whsec();
 /// assert!(exported.starts_with(WHSEC_PREFIX));
-/// // The prefix is required when the text is read back.
+/// // Reading it back, the prefix is optional, as in the official libraries.
 /// let bare = &exported[WHSEC_PREFIX.len()..];
-/// assert_eq!(Secret::from_whsec(bare).unwrap_err(), SecretError::MissingWhsecPrefix);
+/// assert_eq!(Secret::from_whsec(bare)?.expose_bytes(), Secret::from_whsec(&exported)?.expose_bytes());
+/// # Ok::<(), titan_webhooks::SecretError>(())
 /// ```
 pub const WHSEC_PREFIX: &str = "whsec_";
 
@@ -31,6 +36,16 @@ pub const WHSEC_PREFIX: &str = "whsec_";
 /// # Ok::<(), SecretError>(())
 /// ```
 pub const MIN_WHSEC_KEY_LEN: usize = 16;
+
+/// Standard base64 as the reference libraries read a secret: padding
+/// optional, and stray low bits in the last character ignored, as Python's
+/// `base64.b64decode` does.
+const WHSEC_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// How many random bytes [`Secret::generate`] draws.
 const GENERATED_ENTROPY_BYTES: usize = 32;
@@ -99,30 +114,41 @@ impl Secret {
 
     /// Decodes a Standard Webhooks or Svix secret, `whsec_<base64>`.
     ///
-    /// Decoding is strict: the prefix is required, the base64 must use the
-    /// standard alphabet with canonical padding, and the key must be at
-    /// least [`MIN_WHSEC_KEY_LEN`] bytes.
+    /// It accepts what the official `standardwebhooks` and `svix` libraries
+    /// accept: the `whsec_` prefix may be left out and the padding may be
+    /// missing. Characters outside the standard base64 alphabet, which
+    /// Python's decoder silently skips, are refused: they mean a damaged
+    /// copy, and skipping them would key on something else. The key must be
+    /// at least [`MIN_WHSEC_KEY_LEN`] bytes.
+    ///
+    /// Stripe's secrets also start with `whsec_` but are not base64: Stripe
+    /// keys on the whole string. Read a secret with [`Scheme::secret`]
+    /// (or [`Verifier::from_secret_str`]), which picks the decoding the
+    /// scheme uses, rather than calling this directly.
+    ///
+    /// [`Scheme::secret`]: crate::Scheme::secret
+    /// [`Verifier::from_secret_str`]: crate::Verifier::from_secret_str
     ///
     /// ```
     /// use titan_webhooks::{Secret, SecretError};
     ///
-    /// assert!(Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
-    /// assert_eq!(
-    ///     Secret::from_whsec("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap_err(),
-    ///     SecretError::MissingWhsecPrefix,
-    /// );
+    /// let key = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// // The same key without the prefix.
+    /// let bare = Secret::from_whsec("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// assert_eq!(key.expose_bytes(), bare.expose_bytes());
+    /// // Unpadded base64 of 16 bytes; padded, it would end in `==`.
+    /// assert_eq!(Secret::from_whsec("whsec_AAECAwQFBgcICQoLDA0ODw")?.expose_bytes().len(), 16);
+    /// assert_eq!(Secret::from_whsec("whsec_MfKQ 9r8G").unwrap_err(), SecretError::InvalidBase64);
+    /// # Ok::<(), SecretError>(())
     /// ```
     ///
     /// # Errors
     ///
-    /// [`SecretError::MissingWhsecPrefix`], [`SecretError::InvalidBase64`] or
-    /// [`SecretError::TooShort`].
+    /// [`SecretError::InvalidBase64`] or [`SecretError::TooShort`].
     pub fn from_whsec(secret: &str) -> Result<Self, SecretError> {
-        let encoded = secret
-            .strip_prefix(WHSEC_PREFIX)
-            .ok_or(SecretError::MissingWhsecPrefix)?;
+        let encoded = secret.strip_prefix(WHSEC_PREFIX).unwrap_or(secret);
         let key = Zeroizing::new(
-            STANDARD
+            WHSEC_BASE64
                 .decode(encoded)
                 .map_err(|_| SecretError::InvalidBase64)?,
         );
@@ -286,11 +312,9 @@ pub enum SecretError {
     /// The key is empty.
     #[error("the secret is empty")]
     Empty,
-    /// A Standard Webhooks secret lacks its `whsec_` prefix.
-    #[error("the secret does not start with `whsec_`")]
-    MissingWhsecPrefix,
-    /// The part after `whsec_` is not canonical padded base64.
-    #[error("the secret after `whsec_` is not valid base64")]
+    /// A Standard Webhooks secret, after its optional `whsec_` prefix, is
+    /// not standard base64.
+    #[error("the secret is not standard base64 (with or without `whsec_`)")]
     InvalidBase64,
     /// The decoded key is shorter than the minimum.
     #[error("the decoded secret is {len} bytes, shorter than the minimum of {min}")]
@@ -313,7 +337,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn whsec_rejects_non_canonical_and_short_keys() {
+    fn whsec_reads_what_the_reference_libraries_read() {
+        let padded = Secret::from_whsec("whsec_AAECAwQFBgcICQoLDA0ODw==").unwrap();
+        for text in [
+            "AAECAwQFBgcICQoLDA0ODw==",
+            "whsec_AAECAwQFBgcICQoLDA0ODw",
+            "whsec_AAECAwQFBgcICQoLDA0ODw=",
+            "AAECAwQFBgcICQoLDA0ODw",
+            // Low bits past the last byte are ignored, as Python does.
+            "whsec_AAECAwQFBgcICQoLDA0ODx",
+        ] {
+            let key = Secret::from_whsec(text).unwrap();
+            assert_eq!(key.expose_bytes(), padded.expose_bytes(), "{text}");
+        }
+        // The URL-safe alphabet is not the standard one: Python would skip
+        // `-` and `_` and key on other bytes.
+        assert_eq!(
+            Secret::from_whsec("whsec_AAECAwQFBgcICQoLDA0OD-_-").unwrap_err(),
+            SecretError::InvalidBase64
+        );
+        // A repeated prefix is not a prefix plus base64.
+        assert_eq!(
+            Secret::from_whsec("whsec_whsec_AAECAwQFBgcICQoLDA0ODw").unwrap_err(),
+            SecretError::InvalidBase64
+        );
+    }
+
+    #[test]
+    fn whsec_rejects_invalid_and_short_keys() {
         assert_eq!(
             Secret::from_whsec("whsec_not base64!").unwrap_err(),
             SecretError::InvalidBase64

@@ -68,6 +68,26 @@ impl Signer {
         }
     }
 
+    /// A signer for `scheme` keyed by the secret string handed to the
+    /// subscriber, read as the scheme reads it ([`Scheme::secret`]).
+    ///
+    /// ```
+    /// use titan_webhooks::{Scheme, Signer};
+    ///
+    /// let signer = Signer::from_secret_str(Scheme::standard_webhooks(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let headers = signer.sign_at("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#)?;
+    /// assert_eq!(headers["webhook-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`SecretError`](crate::SecretError) of [`Scheme::secret`].
+    pub fn from_secret_str(scheme: Scheme, secret: &str) -> Result<Self, crate::SecretError> {
+        let secret = scheme.secret(secret)?;
+        Ok(Self::new(scheme, secret))
+    }
+
     /// Also signs with `previous`, the secret being rotated out, for every
     /// signature whose signing timestamp is strictly before `expires_at`:
     /// the `timestamp` given to [`sign_at`](Self::sign_at), or the current
@@ -207,10 +227,10 @@ impl Signer {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer};
     ///
-    /// let signer = Signer::new(
+    /// let signer = Signer::from_secret_str(
     ///     Scheme::standard_webhooks(),
-    ///     Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?,
-    /// );
+    ///     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    /// )?;
     /// let headers = signer.sign_at("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#)?;
     /// assert_eq!(headers["webhook-signature"], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     /// assert_eq!(headers["webhook-timestamp"], "1614265330");

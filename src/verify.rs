@@ -10,7 +10,7 @@ use subtle::{Choice, ConstantTimeEq as _};
 use crate::clock::unix_now;
 use crate::header::{self, HeaderProblem, ParseError, ParsedSignature, Tag};
 use crate::mac::{KeyedMac, SignedContent};
-use crate::scheme::TimestampSource;
+use crate::scheme::{HeaderFamily, TimestampSource};
 use crate::{Scheme, Secret};
 
 mod payload;
@@ -23,7 +23,7 @@ pub use payload::PayloadError;
 /// ```
 /// use titan_webhooks::{DEFAULT_TOLERANCE, RawHeaders, Scheme, Secret, Verifier, VerifyError};
 ///
-/// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+/// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?;
 /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
 /// let last_second = 1_700_000_000 + DEFAULT_TOLERANCE.as_secs();
 /// assert!(verifier.verify_raw_at(headers, b"{}", last_second).is_ok());
@@ -42,7 +42,7 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 /// ```
 /// use titan_webhooks::{Scheme, Secret, Verifier};
 ///
-/// let verifier = Verifier::new(Scheme::github(), Secret::from_utf8("It's a Secret to Everybody")?);
+/// let verifier = Verifier::from_secret_str(Scheme::github(), "It's a Secret to Everybody")?;
 ///
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert(
@@ -63,16 +63,17 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier for `scheme` with one secret and the
-    /// [`DEFAULT_TOLERANCE`] both ways.
+    /// [`DEFAULT_TOLERANCE`] both ways. Given the secret as a string,
+    /// [`Verifier::from_secret_str`] reads it the way the scheme does.
     ///
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer, Verifier, VerifyError};
     ///
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
-    /// let titan = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(b"{}");
+    /// let verifier = Verifier::new(Scheme::titan(), Scheme::titan().secret("key")?);
+    /// let titan = Signer::from_secret_str(Scheme::titan(), "key")?.sign(b"{}");
     /// assert!(verifier.verify(&titan, b"{}").is_ok());
     /// // Same key, other scheme: the verifier reads only its own scheme's header.
-    /// let github = Signer::new(Scheme::github(), Secret::from_utf8("key")?).sign(b"{}");
+    /// let github = Signer::from_secret_str(Scheme::github(), "key")?.sign(b"{}");
     /// let err = verifier.verify(&github, b"{}").unwrap_err();
     /// assert_eq!(err, VerifyError::MissingHeader { name: "x-webhook-signature".into() });
     /// # Ok::<(), titan_webhooks::SecretError>(())
@@ -85,6 +86,28 @@ impl Verifier {
             past_tolerance: DEFAULT_TOLERANCE.as_secs(),
             future_tolerance: DEFAULT_TOLERANCE.as_secs(),
         }
+    }
+
+    /// A verifier for `scheme` keyed by a subscriber's secret string, read
+    /// as the scheme reads it ([`Scheme::secret`]): Stripe's `whsec_…` as it
+    /// is, Standard Webhooks' decoded from base64.
+    ///
+    /// ```
+    /// use titan_webhooks::{RawHeaders, Scheme, Verifier};
+    ///
+    /// let verifier = Verifier::from_secret_str(Scheme::stripe(), "whsec_test_secret")?;
+    /// let signature = "t=1700000000,v1=dfb4777aaaec4ea29ff455dd4df7fe6b2ef71096ad3a93a158db7e100109ea91";
+    /// let body = br#"{"id":"evt_1","object":"event","type":"invoice.paid"}"#;
+    /// assert!(verifier.verify_raw_at(RawHeaders::new(signature), body, 1_700_000_000).is_ok());
+    /// # Ok::<(), titan_webhooks::SecretError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`SecretError`](crate::SecretError) of [`Scheme::secret`].
+    pub fn from_secret_str(scheme: Scheme, secret: &str) -> Result<Self, crate::SecretError> {
+        let secret = scheme.secret(secret)?;
+        Ok(Self::new(scheme, secret))
     }
 
     /// Also accepts signatures made with `secret`, for secret rotation.
@@ -117,7 +140,7 @@ impl Verifier {
     /// use std::time::Duration;
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?
     ///     .with_tolerance(Duration::from_secs(60));
     /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// assert!(verifier.verify_raw_at(headers, b"{}", 1_700_000_060).is_ok());
@@ -138,7 +161,7 @@ impl Verifier {
     /// use std::time::Duration;
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?
     ///     .with_past_tolerance(Duration::from_secs(30));
     /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// let err = verifier.verify_raw_at(headers, b"{}", 1_700_000_031).unwrap_err();
@@ -160,7 +183,7 @@ impl Verifier {
     /// use std::time::Duration;
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
     ///
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?
     ///     .with_future_tolerance(Duration::ZERO);
     /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// let err = verifier.verify_raw_at(headers, b"{}", 1_700_000_000 - 1).unwrap_err();
@@ -182,7 +205,7 @@ impl Verifier {
     /// use std::time::Duration;
     /// use titan_webhooks::{Scheme, Secret, Verifier};
     ///
-    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("k")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::stripe(), "k")?
     ///     .with_past_tolerance(Duration::from_secs(300))
     ///     .with_future_tolerance(Duration::from_secs(30));
     /// assert_eq!(verifier.tolerance_window(), Duration::from_secs(330));
@@ -198,7 +221,7 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Verifier};
     ///
-    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("whsec_test_secret")?);
+    /// let verifier = Verifier::from_secret_str(Scheme::stripe(), "whsec_test_secret")?;
     /// assert_eq!(verifier.scheme(), &Scheme::stripe());
     /// assert_eq!(verifier.scheme().signature_header(), "stripe-signature");
     /// # Ok::<(), titan_webhooks::SecretError>(())
@@ -213,9 +236,9 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer, Verifier, VerifyError};
     ///
-    /// let signer = Signer::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let signer = Signer::from_secret_str(Scheme::titan(), "key")?;
     /// let headers = signer.sign(br#"{"amount":100}"#);
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let verifier = Verifier::from_secret_str(Scheme::titan(), "key")?;
     /// assert!(verifier.verify(&headers, br#"{"amount":100}"#).is_ok());
     /// let err = verifier.verify(&headers, br#"{"amount":900}"#).unwrap_err();
     /// assert_eq!(err, VerifyError::NoMatchingSignature { examined: 1 });
@@ -236,7 +259,7 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?;
     /// let signature = "t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae";
     /// let mut headers = http::HeaderMap::new();
     /// headers.insert("x-titanvx-signature", signature.parse()?);
@@ -256,17 +279,8 @@ impl Verifier {
         body: &[u8],
         now: u64,
     ) -> Result<Verified, VerifyError> {
-        let signature = single_header(headers, self.scheme.signature_header())?
-            .ok_or_else(|| missing(self.scheme.signature_header()))?;
-        let timestamp = match self.scheme.timestamp_header() {
-            Some(name) => Some(single_header(headers, name)?.ok_or_else(|| missing(name))?),
-            None => None,
-        };
-        let id = match self.scheme.id_header() {
-            Some(name) => Some(single_header(headers, name)?.ok_or_else(|| missing(name))?),
-            None => None,
-        };
-        self.check(signature, timestamp, id, body, now)
+        let picked = pick_headers(&self.scheme, headers)?;
+        self.check(picked, body, now)
     }
 
     /// Verifies with header values given as strings, for callers without
@@ -275,10 +289,10 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
     ///
-    /// let verifier = Verifier::new(
+    /// let verifier = Verifier::from_secret_str(
     ///     Scheme::standard_webhooks(),
-    ///     Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?,
-    /// );
+    ///     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    /// )?;
     /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     ///     .timestamp("1614265330")
     ///     .id("msg_p5jXN8AQM9LWM0D4loKWxJek");
@@ -304,8 +318,8 @@ impl Verifier {
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let verifier = Verifier::from_secret_str(Scheme::standard_webhooks(), secret)?;
     /// // The caller forgot to pass `webhook-id` along.
     /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     ///     .timestamp("1614265330");
@@ -317,27 +331,24 @@ impl Verifier {
     /// # Errors
     ///
     /// As [`Verifier::verify_raw`].
-    pub fn verify_raw_at(
-        &self,
-        headers: RawHeaders<'_>,
+    pub fn verify_raw_at<'a, 'h>(
+        &'a self,
+        headers: RawHeaders<'h>,
         body: &[u8],
         now: u64,
     ) -> Result<Verified, VerifyError> {
-        let timestamp = match self.scheme.timestamp_header() {
-            Some(name) => Some(headers.timestamp.ok_or_else(|| missing(name))?),
-            None => None,
+        let with_name = |name: Option<&'a HeaderName>, value: Option<&'h str>| match name {
+            Some(name) => value
+                .map(|value| Some((name, value.as_bytes())))
+                .ok_or_else(|| missing(name)),
+            None => Ok(None),
         };
-        let id = match self.scheme.id_header() {
-            Some(name) => Some(headers.id.ok_or_else(|| missing(name))?),
-            None => None,
+        let picked = Picked {
+            signature: (self.scheme.signature_header(), headers.signature.as_bytes()),
+            timestamp: with_name(self.scheme.timestamp_header(), headers.timestamp)?,
+            id: with_name(self.scheme.id_header(), headers.id)?,
         };
-        self.check(
-            headers.signature.as_bytes(),
-            timestamp.map(str::as_bytes),
-            id.map(str::as_bytes),
-            body,
-            now,
-        )
+        self.check(picked, body, now)
     }
 
     /// Verifies, then deserializes the body as JSON into `T`. Nothing is
@@ -350,8 +361,8 @@ impl Verifier {
     /// struct Ping { id: String }
     ///
     /// let body = br#"{"id":"evt_1"}"#;
-    /// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("k")?).sign(body);
-    /// let ping = Verifier::new(Scheme::titan(), Secret::from_utf8("k")?)
+    /// let headers = Signer::from_secret_str(Scheme::titan(), "k")?.sign(body);
+    /// let ping = Verifier::from_secret_str(Scheme::titan(), "k")?
     ///     .verify_json::<Ping>(&headers, body)?;
     /// assert_eq!(ping.id, "evt_1");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -378,9 +389,9 @@ impl Verifier {
     /// struct Quota { limit: u64 }
     ///
     /// let body = br#"{"limit":"lots"}"#;
-    /// let signer = Signer::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let signer = Signer::from_secret_str(Scheme::eventium(), "key")?;
     /// let headers = signer.sign_at("unused", 1_700_000_000, body)?;
-    /// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?;
     /// // Authentic, but not a `Quota`: the error names the field.
     /// let err = verifier.verify_json_at::<Quota>(&headers, body, 1_700_000_000).unwrap_err();
     /// assert!(matches!(err, VerifyError::InvalidPayload(ref payload) if payload.path() == "limit"));
@@ -403,13 +414,11 @@ impl Verifier {
 
     fn check(
         &self,
-        signature: &[u8],
-        timestamp_header: Option<&[u8]>,
-        id: Option<&[u8]>,
+        picked: Picked<'_, '_>,
         body: &[u8],
         now: u64,
     ) -> Result<Verified, VerifyError> {
-        let signature_name = self.scheme.signature_header();
+        let (signature_name, signature) = picked.signature;
         let mut parsed = ParsedSignature::new(self.scheme.encoding());
         parsed
             .read(signature, self.scheme.format())
@@ -430,7 +439,10 @@ impl Verifier {
                     })?),
                     signature_name,
                 ),
-                TimestampSource::Header(name) => (timestamp_header, name),
+                TimestampSource::Header(name) => (
+                    picked.timestamp.map(|(_, raw)| raw),
+                    picked.timestamp.map_or(name, |(name, _)| name),
+                ),
             };
         let timestamp = raw_timestamp
             .map(|raw| {
@@ -441,11 +453,12 @@ impl Verifier {
         if let Some(timestamp) = timestamp {
             self.check_tolerance(timestamp, now)?;
         }
-        if let (Some(id), Some(name)) = (id, self.scheme.id_header())
+        if let Some((name, id)) = picked.id
             && !header::is_valid_message_id(id)
         {
             return Err(malformed(name, HeaderProblem::InvalidId));
         }
+        let id = picked.id.map(|(_, id)| id);
 
         let content = SignedContent {
             id,
@@ -527,6 +540,88 @@ fn words(tag: &Tag) -> [u64; 4] {
     words
 }
 
+/// The signature, timestamp and id values a request is verified with,
+/// each with the header name it was read under.
+#[derive(Clone, Copy)]
+pub(crate) struct Picked<'s, 'h> {
+    pub(crate) signature: (&'s HeaderName, &'h [u8]),
+    pub(crate) timestamp: Option<(&'s HeaderName, &'h [u8])>,
+    pub(crate) id: Option<(&'s HeaderName, &'h [u8])>,
+}
+
+/// Reads the headers `scheme` signs from `headers`. A scheme that reads
+/// both `svix-*` and `webhook-*` takes one complete family, `svix-*` when
+/// both are, and refuses a mix: a sender means one or the other, and
+/// borrowing a header across families would verify a message nobody sent.
+pub(crate) fn pick_headers<'s, 'h>(
+    scheme: &'s Scheme,
+    headers: &'h HeaderMap,
+) -> Result<Picked<'s, 'h>, VerifyError> {
+    let Some([preferred, other]) = scheme.families() else {
+        let required = |name: Option<&'s HeaderName>| {
+            name.map(|name| {
+                single_header(headers, name)?
+                    .map(|value| (name, value))
+                    .ok_or_else(|| missing(name))
+            })
+            .transpose()
+        };
+        let signature = scheme.signature_header();
+        return Ok(Picked {
+            signature: (
+                signature,
+                single_header(headers, signature)?.ok_or_else(|| missing(signature))?,
+            ),
+            timestamp: required(scheme.timestamp_header())?,
+            id: required(scheme.id_header())?,
+        });
+    };
+    let read = |family: &HeaderFamily| -> Result<[Option<&'h [u8]>; 3], VerifyError> {
+        let [signature, timestamp, id] = family.names();
+        Ok([
+            single_header(headers, signature)?,
+            single_header(headers, timestamp)?,
+            single_header(headers, id)?,
+        ])
+    };
+    let (first, second) = (read(preferred)?, read(other)?);
+    let any = |values: &[Option<&[u8]>; 3]| values.iter().any(Option::is_some);
+    let complete = |values: &[Option<&[u8]>; 3]| values.iter().all(Option::is_some);
+    let (family, values) = match (any(&first), any(&second)) {
+        (true, true) if complete(&first) && complete(&second) => (preferred, first),
+        (true, true) => {
+            // Name the header that is not of the scheme's own family.
+            let (foreign, values) = if preferred.signature == *scheme.signature_header() {
+                (other, second)
+            } else {
+                (preferred, first)
+            };
+            let name = foreign
+                .names()
+                .into_iter()
+                .zip(values)
+                .find_map(|(name, value)| value.map(|_| name))
+                .unwrap_or(&foreign.signature);
+            return Err(malformed(name, HeaderProblem::MixedFamilies));
+        }
+        (true, false) => (preferred, first),
+        (false, true) => (other, second),
+        (false, false) => return Err(missing(scheme.signature_header())),
+    };
+    let [signature, timestamp, id] = family.names();
+    let get = |name: &'static HeaderName, value: Option<&'h [u8]>| {
+        value
+            .map(|value| (name, value))
+            .ok_or_else(|| missing(name))
+    };
+    let [signature_value, timestamp_value, id_value] = values;
+    Ok(Picked {
+        signature: get(signature, signature_value)?,
+        timestamp: Some(get(timestamp, timestamp_value)?),
+        id: Some(get(id, id_value)?),
+    })
+}
+
 /// The value of a header that must occur at most once.
 fn single_header<'h>(
     headers: &'h HeaderMap,
@@ -569,7 +664,7 @@ impl fmt::Debug for Verifier {
 /// ```
 /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
 ///
-/// let verifier = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+/// let verifier = Verifier::from_secret_str(Scheme::eventium(), "key")?;
 /// // Eventium's timestamp travels inside the signature header.
 /// let headers = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
 /// let verified = verifier.verify_raw_at(headers, b"{}", 1_700_000_000)?;
@@ -612,8 +707,8 @@ impl<'a> RawHeaders<'a> {
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
     ///
-    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let verifier = Verifier::from_secret_str(Scheme::standard_webhooks(), secret)?;
     /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     ///     .id("msg_p5jXN8AQM9LWM0D4loKWxJek");
     /// let body = br#"{"test": 2432232314}"#;
@@ -634,8 +729,8 @@ impl<'a> RawHeaders<'a> {
     /// ```
     /// use titan_webhooks::{HeaderProblem, RawHeaders, Scheme, Secret, Verifier, VerifyError};
     ///
-    /// let secret = Secret::from_whsec("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-    /// let verifier = Verifier::new(Scheme::standard_webhooks(), secret);
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let verifier = Verifier::from_secret_str(Scheme::standard_webhooks(), secret)?;
     /// // A `.` would shift the boundaries of the signed `<id>.<timestamp>.<body>`.
     /// let headers = RawHeaders::new("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     ///     .timestamp("1614265330")
@@ -667,8 +762,8 @@ impl<'a> RawHeaders<'a> {
 /// }
 ///
 /// let body = br#"{"event":"session.status"}"#;
-/// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("k")?).sign(body);
-/// let verified = Verifier::new(Scheme::titan(), Secret::from_utf8("k")?).verify_json(&headers, body)?;
+/// let headers = Signer::from_secret_str(Scheme::titan(), "k")?.sign(body);
+/// let verified = Verifier::from_secret_str(Scheme::titan(), "k")?.verify_json(&headers, body)?;
 /// assert_eq!(handle(verified), "session.status");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -688,10 +783,10 @@ impl<T> Verified<T> {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
     ///
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("current")?)
+    /// let verifier = Verifier::from_secret_str(Scheme::titan(), "current")?
     ///     .with_secret(Secret::from_utf8("previous")?);
-    /// let by_current = Signer::new(Scheme::titan(), Secret::from_utf8("current")?).sign(b"{}");
-    /// let by_previous = Signer::new(Scheme::titan(), Secret::from_utf8("previous")?).sign(b"{}");
+    /// let by_current = Signer::from_secret_str(Scheme::titan(), "current")?.sign(b"{}");
+    /// let by_previous = Signer::from_secret_str(Scheme::titan(), "previous")?.sign(b"{}");
     /// assert_eq!(verifier.verify(&by_current, b"{}")?.secret_index(), 0);
     /// assert_eq!(verifier.verify(&by_previous, b"{}")?.secret_index(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -708,11 +803,11 @@ impl<T> Verified<T> {
     /// ```
     /// use titan_webhooks::{RawHeaders, Scheme, Secret, Verifier};
     ///
-    /// let eventium = Verifier::new(Scheme::eventium(), Secret::from_utf8("key")?);
+    /// let eventium = Verifier::from_secret_str(Scheme::eventium(), "key")?;
     /// let signed = RawHeaders::new("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
     /// let verified = eventium.verify_raw_at(signed, b"{}", 1_700_000_100)?;
     /// assert_eq!(verified.signed_timestamp(), Some(1_700_000_000));
-    /// let github = Verifier::new(Scheme::github(), Secret::from_utf8("It's a Secret to Everybody")?);
+    /// let github = Verifier::from_secret_str(Scheme::github(), "It's a Secret to Everybody")?;
     /// let signed = RawHeaders::new("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
     /// assert_eq!(github.verify_raw(signed, b"Hello, World!")?.signed_timestamp(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -729,8 +824,8 @@ impl<T> Verified<T> {
     /// ```
     /// use titan_webhooks::{Scheme, Secret, Signer, Verifier};
     ///
-    /// let signer = Signer::new(Scheme::stripe(), Secret::from_utf8("whsec_k")?);
-    /// let verifier = Verifier::new(Scheme::stripe(), Secret::from_utf8("whsec_k")?);
+    /// let signer = Signer::from_secret_str(Scheme::stripe(), "whsec_k")?;
+    /// let verifier = Verifier::from_secret_str(Scheme::stripe(), "whsec_k")?;
     /// let first = signer.sign_at("unused", 1_700_000_000, b"{}")?;
     /// let retry = signer.sign_at("unused", 1_700_000_060, b"{}")?;
     /// let fingerprint = |h| verifier.verify_at(h, b"{}", 1_700_000_060).map(|v| v.replay_fingerprint());
@@ -756,8 +851,8 @@ impl<T> Verified<T> {
     /// struct Ping { id: String }
     ///
     /// let body = br#"{"id":"evt_1"}"#;
-    /// let headers = Signer::new(Scheme::titan(), Secret::from_utf8("key")?).sign(body);
-    /// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+    /// let headers = Signer::from_secret_str(Scheme::titan(), "key")?.sign(body);
+    /// let verifier = Verifier::from_secret_str(Scheme::titan(), "key")?;
     /// let ping = verifier.verify_json::<Ping>(&headers, body)?.into_inner();
     /// assert_eq!(ping, Ping { id: "evt_1".into() });
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -804,7 +899,7 @@ impl<T: fmt::Debug> fmt::Debug for Verified<T> {
 /// ```
 /// use titan_webhooks::{Scheme, Secret, Verifier, VerifyError};
 ///
-/// let verifier = Verifier::new(Scheme::titan(), Secret::from_utf8("key")?);
+/// let verifier = Verifier::from_secret_str(Scheme::titan(), "key")?;
 /// let err = verifier.verify(&http::HeaderMap::new(), b"{}").unwrap_err();
 /// assert!(matches!(err, VerifyError::MissingHeader { .. }));
 /// assert_eq!(err.code(), "missing_header");

@@ -22,6 +22,7 @@ fn successful_verify_does_not_allocate() {
         Scheme::github(),
         Scheme::stripe(),
         Scheme::standard_webhooks(),
+        Scheme::svix(),
     ]
     .into_iter()
     .map(|scheme| {

@@ -18,6 +18,7 @@ fn presets() -> Vec<Scheme> {
         Scheme::github(),
         Scheme::stripe(),
         Scheme::standard_webhooks(),
+        Scheme::svix(),
         Scheme::builder("custom", "x-custom-signature")
             .versioned_list("v2")
             .encoding(DigestEncoding::Base64)
@@ -36,7 +37,7 @@ fn message_id() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn sign_then_verify_round_trips_for_every_scheme(
-        scheme_index in 0usize..7,
+        scheme_index in 0usize..8,
         key in proptest::collection::vec(any::<u8>(), 1..200),
         body in proptest::collection::vec(any::<u8>(), 0..2048),
         id in message_id(),

@@ -291,9 +291,7 @@ fn found_repairs(cx: &Context<'_>) -> Vec<String> {
                          --scheme standard-webhooks or svix may be the one",
                     ));
                 }
-            } else if let Ok(secret) =
-                Secret::from_whsec(&format!("{}{text}", titan_webhooks::WHSEC_PREFIX))
-            {
+            } else if let Ok(secret) = Secret::from_whsec(text) {
                 secrets.push((
                     secret,
                     "the signature matches when the secret is base64-decoded first: the \

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use clap::ValueEnum;
-use titan_webhooks::{DigestEncoding, Scheme, SecretEncoding};
+use titan_webhooks::Scheme;
 
 use crate::error::CliError;
 
@@ -36,8 +36,7 @@ pub enum Flavour {
 }
 
 impl SchemeName {
-    /// The library's scheme. Svix is Standard Webhooks under Svix's header
-    /// names, built with the library's `Scheme::builder`.
+    /// The library's preset of that name.
     pub fn scheme(self) -> Result<Scheme, CliError> {
         Ok(match self {
             Self::Titan => Scheme::titan(),
@@ -46,14 +45,7 @@ impl SchemeName {
             Self::Github => Scheme::github(),
             Self::Stripe => Scheme::stripe(),
             Self::StandardWebhooks => Scheme::standard_webhooks(),
-            Self::Svix => Scheme::builder("svix", "svix-signature")
-                .versioned_list("v1")
-                .encoding(DigestEncoding::Base64)
-                .timestamp_header("svix-timestamp")
-                .id_header("svix-id")
-                .secret_encoding(SecretEncoding::Whsec)
-                .build()
-                .map_err(|err| CliError::other(format!("the svix scheme does not build: {err}")))?,
+            Self::Svix => Scheme::svix(),
         })
     }
 
@@ -110,9 +102,7 @@ mod tests {
         for name in SchemeName::ALL {
             let scheme = name.scheme().unwrap();
             assert_eq!(scheme.name(), name.as_str());
-            if name != SchemeName::Svix {
-                assert_eq!(Scheme::preset(name.as_str()), Some(scheme));
-            }
+            assert_eq!(Scheme::preset(name.as_str()), Some(scheme));
         }
     }
 

@@ -94,12 +94,12 @@ pub fn from_file(path: &std::path::Path) -> Result<SecretText, CliError> {
 
 /// The key `text` stands for under `scheme`'s secret encoding.
 pub fn parse(text: &str, scheme: &Scheme) -> Result<Secret, CliError> {
-    scheme.secret_encoding().parse(text).map_err(|err| {
+    scheme.secret(text).map_err(|err| {
         let error = CliError::other(format!("the secret does not fit {}: {err}", scheme.name()));
         match scheme.secret_encoding() {
             SecretEncoding::Whsec => error.hint(format!(
-                "{} secrets are `whsec_` followed by base64, as the sender shows them; \
-                 give the whole string, prefix included",
+                "{} secrets are base64, usually after `whsec_`, as the sender shows them; \
+                 give the whole string",
                 scheme.name()
             )),
             _ => error,

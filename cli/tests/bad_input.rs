@@ -70,9 +70,9 @@ fn unreadable_or_unusable_secrets_are_explained() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains(
-            "the secret does not fit standard-webhooks: the secret does not start with `whsec_`",
+            "the secret does not fit standard-webhooks: the secret is not standard base64",
         ))
-        .stderr(predicate::str::contains("prefix included"));
+        .stderr(predicate::str::contains("usually after `whsec_`"));
     let binary = write(dir.path(), "binary", b"\xff\xfe");
     cmd()
         .args(["sign", "--scheme", "titan", "--secret-file"])

@@ -87,12 +87,13 @@ def test_timestamp_and_id_headers_of_1_mib() -> None:
 @pytest.mark.parametrize(
     ("secret", "message"),
     [
-        ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "invalid secret: the secret does not start with `whsec_`"),
-        ("whsec_not base64!", "invalid secret: the secret after `whsec_` is not valid base64"),
-        ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", "invalid secret: the secret after `whsec_` is not valid base64"),
+        ("whsec_not base64!", "invalid secret: the secret is not standard base64 (with or without `whsec_`)"),
+        ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwM", "invalid secret: the secret is not standard base64"),
+        ("whsec_MfKQ9r8GKYqrTwjUPD8-LPZIo2LaLaSw", "invalid secret: the secret is not standard base64"),
         ("whsec_AAAAAAAAAAAAAAAA", "invalid secret: the decoded secret is 12 bytes, shorter than the minimum of 16"),
+        ("AAAAAAAAAAAAAAAA", "invalid secret: the decoded secret is 12 bytes, shorter than the minimum of 16"),
         ("whsec_", "invalid secret: the decoded secret is 0 bytes, shorter than the minimum of 16"),
-        ("", "invalid secret: the secret does not start with `whsec_`"),
+        ("", "invalid secret: the decoded secret is 0 bytes, shorter than the minimum of 16"),
         ("\udcff", "invalid secret: it is a str with no UTF-8 encoding"),
     ],
 )
@@ -105,6 +106,15 @@ def test_a_secret_that_is_not_valid_whsec(secret: str, message: str) -> None:
         assert "takes the `whsec_<base64>` text the sender shows, or the decoded key as bytes" in str(
             raises(ValueError, message, Verifier, "standard_webhooks", secret)
         )
+
+
+def test_a_whsec_secret_may_lack_its_prefix_and_padding() -> None:
+    # As the standardwebhooks and svix packages read it.
+    headers = Signer("standard_webhooks", "whsec_AQIDBAUGBwgJCgsMDQ4PEBE=").sign(BODY)
+    for secret in ("AQIDBAUGBwgJCgsMDQ4PEBE", "whsec_AQIDBAUGBwgJCgsMDQ4PEBE", "AQIDBAUGBwgJCgsMDQ4PEBE="):
+        assert Verifier("standard_webhooks", secret).verify(headers, BODY).secret_index == 0
+    with pytest.raises(WebhookVerificationError):
+        Verifier("standard_webhooks", "BQIDBAUGBwgJCgsMDQ4PEBE").verify(headers, BODY)
 
 
 def test_other_wrong_arguments() -> None:

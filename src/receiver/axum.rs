@@ -39,7 +39,7 @@ use crate::PayloadError;
 ///     "ok"
 /// }
 ///
-/// let receiver = Receiver::new(Verifier::new(Scheme::titan(), Secret::from_utf8("your-secret-signing-key")?))
+/// let receiver = Receiver::new(Verifier::from_secret_str(Scheme::titan(), "your-secret-signing-key")?)
 ///     .with_idempotency(MemoryIdempotencyStore::new());
 /// let app: Router = Router::new()
 ///     .route("/webhooks/titan", post(handle))

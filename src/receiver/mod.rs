@@ -8,7 +8,7 @@
 //! use titan_webhooks::receiver::{MemoryIdempotencyStore, Receiver};
 //! use titan_webhooks::{Scheme, Secret, Verifier};
 //!
-//! let receiver = Receiver::new(Verifier::new(Scheme::eventium(), Secret::from_utf8("YOUR_ENDPOINT_SECRET")?))
+//! let receiver = Receiver::new(Verifier::from_secret_str(Scheme::eventium(), "YOUR_ENDPOINT_SECRET")?)
 //!     .with_idempotency(MemoryIdempotencyStore::new());
 //! assert_eq!(receiver.replay_ttl().as_secs(), 600);
 //! # Ok::<(), titan_webhooks::SecretError>(())

@@ -456,11 +456,7 @@ impl Receiver {
     /// else a digest of the signed timestamp and signature.
     fn replay_key(&self, headers: &HeaderMap, body: &[u8], verified: &Verified) -> ReplayKey {
         let scheme = self.verifier.scheme();
-        let signed_id = scheme
-            .id_header()
-            .and_then(|name| headers.get(name))
-            .and_then(|value| value.to_str().ok());
-        if let Some(id) = signed_id {
+        if let Some(id) = scheme.signed_id(headers) {
             return ReplayKey::new(format!("{}:id:{id}", scheme.name()));
         }
         if let Some(id) = top_level_id(body) {

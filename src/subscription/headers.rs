@@ -148,10 +148,12 @@ const RESERVED_PREFIXES: &[(&str, &str)] = &[(
 )];
 
 /// Why a custom header may not be called `name` on a webhook signed with
-/// `scheme`, if it may not: the scheme's own headers, framing and
-/// hop-by-hop headers, and headers cloud metadata services trust.
+/// `scheme`, if it may not: every header the scheme's verifiers read
+/// (both `webhook-*` and `svix-*` for Standard Webhooks, since receivers
+/// take either), framing and hop-by-hop headers, and headers cloud
+/// metadata services trust.
 pub(crate) fn reserved_reason(scheme: &Scheme, name: &HeaderName) -> Option<&'static str> {
-    if scheme.headers().any(|own| own == name) {
+    if scheme.read_headers().any(|own| own == name) {
         return Some("the signing scheme sets it");
     }
     let name = name.as_str();

@@ -6,7 +6,7 @@ use axum::routing::post;
 use titan_webhooks::receiver::{
     IdempotencyLayer, MemoryIdempotencyStore, Receiver, VerifiedWebhook,
 };
-use titan_webhooks::{Envelope, Scheme, Secret, Verifier};
+use titan_webhooks::{Envelope, Scheme, Verifier};
 
 async fn titan(webhook: VerifiedWebhook<Envelope>) -> StatusCode {
     println!("{} {}", webhook.received().id(), webhook.received().event());
@@ -15,9 +15,8 @@ async fn titan(webhook: VerifiedWebhook<Envelope>) -> StatusCode {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = Secret::from_utf8("your-secret-signing-key")?;
-    let receiver = Receiver::new(Verifier::new(Scheme::titan(), secret))
-        .with_idempotency(MemoryIdempotencyStore::new());
+    let verifier = Verifier::from_secret_str(Scheme::titan(), "your-secret-signing-key")?;
+    let receiver = Receiver::new(verifier).with_idempotency(MemoryIdempotencyStore::new());
     let app = Router::new()
         .route("/webhooks/titan", post(titan))
         .layer(IdempotencyLayer::new())
