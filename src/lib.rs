@@ -73,6 +73,7 @@ mod envelope;
 mod events;
 mod header;
 mod mac;
+mod named;
 mod object;
 #[cfg(feature = "queue")]
 pub mod queue;
