@@ -69,6 +69,7 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod clock;
+pub mod diagnose;
 mod envelope;
 mod events;
 mod header;
