@@ -1,12 +1,13 @@
 //! Delivery envelopes: Titan's and Eventium's.
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::random_id;
 use crate::events::EventiumData;
 use crate::header::is_valid_message_id;
+use crate::named::deserialize_named_fields;
 use crate::{Catalog, EventiumEvent, PayloadError, Timestamp, TitanEvent};
 
 /// Titan's envelope, exactly as seeds 000 and 001 show it:
@@ -31,7 +32,7 @@ use crate::{Catalog, EventiumEvent, PayloadError, Timestamp, TitanEvent};
 /// assert_eq!(json["session"], "my-session");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Envelope<P = Value> {
     id: String,
     event: TitanEvent,
@@ -39,6 +40,15 @@ pub struct Envelope<P = Value> {
     timestamp: Timestamp,
     payload: P,
 }
+
+// Errors name the field, whichever deserializer is used.
+deserialize_named_fields!(Envelope<P> {
+    id: String = "id",
+    event: TitanEvent = "event",
+    session: String = "session",
+    timestamp: Timestamp = "timestamp",
+    payload: P = "payload",
+});
 
 impl<P> Envelope<P> {
     /// An envelope for `event` from `session`, with a fresh id (`evt_` and
@@ -231,7 +241,7 @@ impl Envelope<Value> {
 /// assert_eq!(envelope.data()["agent"], "support-bot");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventiumEnvelope<D = Value> {
     id: String,
     #[serde(rename = "type")]
@@ -239,6 +249,13 @@ pub struct EventiumEnvelope<D = Value> {
     created_at: Timestamp,
     data: D,
 }
+
+deserialize_named_fields!(EventiumEnvelope<D> {
+    id: String = "id",
+    event: EventiumEvent = "type",
+    created_at: Timestamp = "created_at",
+    data: D = "data",
+});
 
 impl<D> EventiumEnvelope<D> {
     /// An envelope for `event` with a fresh UUID v4 id, as Eventium's ids

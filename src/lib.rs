@@ -70,10 +70,12 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod clock;
+pub mod diagnose;
 mod envelope;
 mod events;
 mod header;
 mod mac;
+mod named;
 mod object;
 #[cfg(feature = "queue")]
 pub mod queue;

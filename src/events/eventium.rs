@@ -60,7 +60,7 @@ event_catalog! {
 /// assert_eq!((data.count, data.limit), (8123, 10000));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct QuotaThresholdReached {
     /// The quota's period, for example `daily`.
@@ -74,6 +74,14 @@ pub struct QuotaThresholdReached {
     /// The account's plan, for example `builder`.
     pub plan: String,
 }
+
+crate::named::deserialize_named_fields!(QuotaThresholdReached {
+    scope: String = "scope",
+    threshold: u64 = "threshold",
+    limit: u64 = "limit",
+    count: u64 = "count",
+    plan: String = "plan",
+});
 
 /// The `data` of an Eventium delivery, typed where the catalog knows its
 /// shape.

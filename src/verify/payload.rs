@@ -94,7 +94,7 @@ impl PayloadError {
         // message so the message can be cleaned.
         let position = format!(" at line {} column {}", err.line(), err.column());
         let message = full.strip_suffix(&position).unwrap_or(&full);
-        let mut message = without_body_values(message);
+        let mut message = without_body_values(without_field_names(&path, message));
         if err.line() > 0 {
             message.push_str(&position);
         }
@@ -137,7 +137,28 @@ impl PayloadError {
     }
 }
 
+/// `message` without the `<field>: ` names this crate's envelopes put in
+/// front of a field's error, where `path` already ends with those fields.
+fn without_field_names<'m>(path: &str, message: &'m str) -> &'m str {
+    let mut rest = message;
+    let mut names = Vec::new();
+    while let Some((name, tail)) = rest.split_once(": ")
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        names.push(name);
+        rest = tail;
+    }
+    let named = names.join(".");
+    if !named.is_empty() && (path == named || path.ends_with(&format!(".{named}"))) {
+        rest
+    } else {
+        message
+    }
+}
+
 /// `message` with every value quoted from the body replaced by its kind.
+/// The names of fields in front, `<field>: `, are kept.
 ///
 /// serde's messages have a fixed shape: `invalid type: <unexpected>,
 /// expected <expected>`, where `<unexpected>` is a kind followed by the value
@@ -145,6 +166,20 @@ impl PayloadError {
 /// ``unknown variant `…`, expected …``. Everything after `expected` comes
 /// from the target type, not the body.
 fn without_body_values(message: &str) -> String {
+    let mut lead = 0;
+    while let Some((name, _)) = message.get(lead..).and_then(|rest| rest.split_once(": "))
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        lead = lead.saturating_add(name.len()).saturating_add(2);
+    }
+    let (names, message) = message.split_at_checked(lead).unwrap_or(("", message));
+    let mut cleaned = String::from(names);
+    cleaned.push_str(&without_values(message));
+    cleaned
+}
+
+fn without_values(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some(rest) = message.strip_prefix(prefix) {
             let (unexpected, expected) = rest
