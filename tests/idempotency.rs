@@ -402,7 +402,7 @@ async fn the_sqlite_store_keeps_the_contract_and_its_receipts_across_a_reopen() 
         Begin::Completed(None),
         "a restarted receiver still knows the delivery was handled"
     );
-    assert!(reopened.len().await.unwrap() >= 1);
+    assert!(reopened.row_count().await.unwrap() >= 1);
 }
 
 #[tokio::test]
@@ -420,7 +420,7 @@ async fn expired_sqlite_receipts_are_purged() {
             .unwrap();
     }
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(store.len().await.unwrap(), 10);
+    assert_eq!(store.row_count().await.unwrap(), 10);
     assert_eq!(store.purge_expired().await.unwrap(), 10);
-    assert_eq!(store.len().await.unwrap(), 0);
+    assert_eq!(store.row_count().await.unwrap(), 0);
 }

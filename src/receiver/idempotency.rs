@@ -520,7 +520,10 @@ impl MemoryIdempotencyStore {
 
     fn shard(&self, key: &ReplayKey) -> &Mutex<Shard> {
         let hash = self.hasher.hash_one(key.as_str());
-        let index = usize::try_from(hash % SHARDS as u64).unwrap_or(0);
+        let index = hash
+            .checked_rem(SHARDS as u64)
+            .and_then(|index| usize::try_from(index).ok())
+            .unwrap_or(0);
         // `index` is below SHARDS, the slice's length.
         #[allow(clippy::indexing_slicing)]
         &self.shards[index]

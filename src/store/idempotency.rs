@@ -214,7 +214,7 @@ mod sqlite {
         /// # Errors
         ///
         /// [`IdempotencyError`] from the database.
-        pub async fn len(&self) -> Result<u64, IdempotencyError> {
+        pub async fn row_count(&self) -> Result<u64, IdempotencyError> {
             let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM titan_webhooks_receipts")
                 .fetch_one(&self.pool)
                 .await
@@ -223,7 +223,11 @@ mod sqlite {
         }
 
         async fn begin_key(&self, key: &str, lease: Duration) -> Result<Begin, IdempotencyError> {
-            if self.begins.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0 {
+            if self
+                .begins
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(PURGE_EVERY)
+            {
                 sqlx::query(
                     "DELETE FROM titan_webhooks_receipts WHERE key IN (
                         SELECT key FROM titan_webhooks_receipts WHERE expires_at <= ?1 LIMIT ?2)",
@@ -488,7 +492,7 @@ mod postgres {
         /// # Errors
         ///
         /// [`IdempotencyError`] from the database.
-        pub async fn len(&self) -> Result<u64, IdempotencyError> {
+        pub async fn row_count(&self) -> Result<u64, IdempotencyError> {
             let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM titan_webhooks_receipts")
                 .fetch_one(&self.pool)
                 .await
@@ -497,7 +501,11 @@ mod postgres {
         }
 
         async fn begin_key(&self, key: &str, lease: Duration) -> Result<Begin, IdempotencyError> {
-            if self.begins.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0 {
+            if self
+                .begins
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(PURGE_EVERY)
+            {
                 sqlx::query(concat!(
                     "DELETE FROM titan_webhooks_receipts WHERE key IN (
                         SELECT key FROM titan_webhooks_receipts WHERE expires_at <= ",
