@@ -641,7 +641,9 @@ impl<'a> Run<'a> {
     fn schemes(&self) -> Vec<Alternative<Scheme>> {
         let mut schemes = vec![Alternative::given(self.scheme().clone())];
         for other in built_in_schemes() {
-            if other != *self.scheme() {
+            // Standard Webhooks and Svix each verify the other's headers:
+            // name the one whose header the request carries.
+            if other != *self.scheme() && self.headers.contains_key(other.signature_header()) {
                 let message = format!(
                     "the delivery is signed with the {} scheme (its header is `{}`), not {}: \
                      verify with that scheme",
@@ -819,12 +821,23 @@ impl<'a> Run<'a> {
             ));
         }
         if findings.is_empty() {
+            let scheme = self.scheme();
+            let signed_headers = if scheme.is_timestamped() {
+                "; the timestamp (and the id, where the scheme has one) is signed too: take \
+                 every header from the same request as the body"
+            } else {
+                ""
+            };
             findings.push(likely(
                 Cause::Unexplained,
-                "no usual repair makes the signature match: check that the secret is this \
-                 endpoint's current one (not another endpoint's or environment's), and that \
-                 the body is the raw bytes received, before any parsing or decoding"
-                    .to_owned(),
+                format!(
+                    "no usual repair makes the signature match: check that the secret is this \
+                     endpoint's current one (not another endpoint's or environment's), and \
+                     that the body is the raw bytes received, before any parsing or decoding; \
+                     {} reads its secret string {}{signed_headers}",
+                    scheme.name(),
+                    describe_encoding(scheme.secret_encoding()),
+                ),
             ));
         }
         findings
@@ -958,7 +971,7 @@ fn push_new(found: &mut Vec<Finding>, cause: Cause, message: String, confirmed: 
 fn describe_encoding(encoding: SecretEncoding) -> &'static str {
     match encoding {
         SecretEncoding::Whsec => "as `whsec_` and base64, keying on the decoded bytes",
-        _ => "as UTF-8 text, keying on the string itself",
+        _ => "as UTF-8 text, keying on the whole string, any `whsec_` prefix included",
     }
 }
 
@@ -978,30 +991,20 @@ fn decode_hex(text: &str) -> Result<Secret, SecretError> {
     Secret::from_bytes(zeroize::Zeroizing::new(decoded).as_slice())
 }
 
-/// Every preset, and Standard Webhooks under Svix's header names.
+/// Every preset.
 fn built_in_schemes() -> Vec<Scheme> {
-    let mut schemes: Vec<Scheme> = [
+    [
         Scheme::titan,
         Scheme::titanx,
         Scheme::github,
         Scheme::eventium,
         Scheme::stripe,
         Scheme::standard_webhooks,
+        Scheme::svix,
     ]
     .into_iter()
     .map(|preset| preset())
-    .collect();
-    if let Ok(svix) = Scheme::builder("svix", "svix-signature")
-        .versioned_list("v1")
-        .encoding(DigestEncoding::Base64)
-        .timestamp_header("svix-timestamp")
-        .id_header("svix-id")
-        .secret_encoding(SecretEncoding::Whsec)
-        .build()
-    {
-        schemes.push(svix);
-    }
-    schemes
+    .collect()
 }
 
 fn known_header_names() -> Vec<HeaderName> {

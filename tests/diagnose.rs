@@ -235,6 +235,15 @@ fn another_built_in_scheme_is_found() {
     let message = assert_first(&diagnosis, Cause::WrongScheme, true);
     assert!(message.contains("standard-webhooks"), "{message}");
     assert_eq!(diagnosis.findings().len(), 1, "{diagnosis}");
+
+    // Svix verifies `webhook-*` headers too; its own are the ones named.
+    let headers = sign(Scheme::svix(), Secret::from_whsec(WHSEC).unwrap(), b"{}");
+    let diagnosis = Diagnose::new(&Scheme::stripe(), WHSEC)
+        .at(AT)
+        .run(&headers, b"{}");
+    let message = assert_first(&diagnosis, Cause::WrongScheme, true);
+    assert!(message.contains("svix-signature"), "{message}");
+    assert_eq!(diagnosis.findings().len(), 1, "{diagnosis}");
 }
 
 #[test]
@@ -250,20 +259,42 @@ fn a_wrong_secret_is_unexplained_and_not_shown() {
 }
 
 #[test]
-fn an_unreadable_secret_says_how_the_scheme_reads_it() {
-    let headers = sign(
-        Scheme::standard_webhooks(),
-        Secret::from_whsec(WHSEC).unwrap(),
-        b"{}",
+fn an_unexplained_failure_says_how_the_secret_and_headers_are_signed() {
+    let headers = sign(Scheme::stripe(), utf8("whsec_other"), b"{}");
+    let diagnosis = Diagnose::new(&Scheme::stripe(), WHSEC)
+        .at(AT)
+        .run(&headers, b"{}");
+    let message = assert_first(&diagnosis, Cause::Unexplained, false);
+    assert!(
+        message.contains("stripe reads its secret string as UTF-8 text"),
+        "{message}"
     );
-    let bare = WHSEC.trim_start_matches("whsec_");
-    let diagnosis = Diagnose::new(&Scheme::standard_webhooks(), bare)
+    assert!(message.contains("the timestamp (and the id"), "{message}");
+
+    let headers = sign(Scheme::titan(), utf8("the-right-key"), b"{}");
+    let diagnosis = diagnose(&Scheme::titan(), "the-wrong-key", &headers, b"{}");
+    let message = assert_first(&diagnosis, Cause::Unexplained, false);
+    assert!(
+        message.contains("titan reads its secret string"),
+        "{message}"
+    );
+    assert!(!message.contains("timestamp"), "{message}");
+}
+
+#[test]
+fn an_unreadable_secret_says_how_the_scheme_reads_it() {
+    let key = Secret::from_bytes(&[0xfb; 24]).unwrap();
+    // The URL-safe alphabet, which the scheme's base64 refuses.
+    let pasted = key.to_whsec().replace('+', "-").replace('/', "_");
+    assert!(pasted.contains('-'), "{pasted}");
+    let headers = sign(Scheme::standard_webhooks(), key, b"{}");
+    let diagnosis = Diagnose::new(&Scheme::standard_webhooks(), pasted.as_str())
         .at(AT)
         .run(&headers, b"{}");
     assert!(!diagnosis.is_verified());
     assert!(diagnosis.error().is_none());
-    // The bare base64 is the key once decoded: the repair is confirmed,
-    // and comes before the likely cause.
+    // The URL-safe base64 is the key once decoded: the repair is
+    // confirmed, and comes before the likely cause.
     let message = assert_first(&diagnosis, Cause::SecretEncoding, true);
     assert!(message.contains("decoded as pasted"), "{message}");
     assert!(
@@ -273,6 +304,7 @@ fn an_unreadable_secret_says_how_the_scheme_reads_it() {
             .any(|f| f.cause() == Cause::SecretUnreadable && !f.is_confirmed()),
         "{diagnosis}"
     );
+    let bare = pasted.trim_start_matches("whsec_");
     assert!(!diagnosis.to_string().contains(bare));
 }
 
