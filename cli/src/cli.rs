@@ -615,8 +615,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "SECONDS")]
     pub tolerance: Option<u64>,
 
-    /// On failure, add hints for the usual mistakes: a re-serialised body,
-    /// the wrong secret encoding, clock skew, stripped headers.
+    /// On failure, add hints from the library's `diagnose`: a re-serialised
+    /// body or changed final newline, the wrong secret encoding, clock skew,
+    /// stripped or renamed headers, another scheme.
     #[arg(long)]
     pub explain: bool,
 

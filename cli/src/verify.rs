@@ -64,7 +64,6 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, CliError> {
                 explain::hints(
                     &err,
                     &Context {
-                        name: args.scheme,
                         scheme: &scheme,
                         secret_text: &secret_text,
                         headers: &headers,
