@@ -283,7 +283,7 @@ fn an_unexplained_failure_says_how_the_secret_and_headers_are_signed() {
 
 #[test]
 fn an_unreadable_secret_says_how_the_scheme_reads_it() {
-    let key = Secret::from_bytes(&[0xfb; 24]).unwrap();
+    let key = Secret::from_bytes([0xfb; 24]).unwrap();
     // The URL-safe alphabet, which the scheme's base64 refuses.
     let pasted = key.to_whsec().replace('+', "-").replace('/', "_");
     assert!(pasted.contains('-'), "{pasted}");
