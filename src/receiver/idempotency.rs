@@ -80,11 +80,10 @@ impl fmt::Display for ReplayKey {
 /// use http::StatusCode;
 /// use titan_webhooks::receiver::StoredAnswer;
 ///
-/// let answer = StoredAnswer::new(StatusCode::CREATED, None, b"{\"ok\":true}".to_vec())?;
+/// let answer = StoredAnswer::new(StatusCode::CREATED, None, b"{\"ok\":true}".to_vec()).unwrap();
 /// assert_eq!(answer.status(), StatusCode::CREATED);
 /// assert_eq!(answer.body(), b"{\"ok\":true}");
 /// assert!(StoredAnswer::new(StatusCode::OK, None, vec![0; 70_000]).is_none(), "over 64 KiB");
-/// # Some(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredAnswer {
