@@ -558,6 +558,26 @@ fn reasons_read_well() {
             "https://[fe80::1%25eth0]/",
             "not a valid URL: invalid IPv6 address",
         ),
+        (
+            "https://168.63.129.16/machine?comp=goalstate",
+            "168.63.129.16 is an Azure WireServer address (168.63.129.16/32)",
+        ),
+        (
+            "https://[5f00::1]/",
+            "5f00::1 is an SRv6 SID address (5f00::/16)",
+        ),
+        (
+            "https://192.31.196.1/",
+            "192.31.196.1 is an AS112 DNS address (192.31.196.0/24)",
+        ),
+        (
+            "https://example.com:0/",
+            "port 0 is not allowed: no server listens on it",
+        ),
+        (
+            "https://8.8.8.8../",
+            "host `8.8.8.8..` is not a valid host name: an IP address followed by extra dots",
+        ),
     ];
     for (input, reason) in cases {
         assert_eq!(guard.check_str(input).unwrap_err().to_string(), reason);
@@ -826,12 +846,16 @@ const BLOCKED_V4: &[&str] = &[
     "10.0.0.0/8",
     "100.64.0.0/10",
     "127.0.0.0/8",
+    "168.63.129.16/32",
     "169.254.0.0/16",
     "172.16.0.0/12",
     "192.0.0.0/24",
     "192.0.2.0/24",
+    "192.31.196.0/24",
+    "192.52.193.0/24",
     "192.88.99.0/24",
     "192.168.0.0/16",
+    "192.175.48.0/24",
     "198.18.0.0/15",
     "198.51.100.0/24",
     "203.0.113.0/24",
@@ -847,9 +871,12 @@ const BLOCKED_V6: &[&str] = &[
     "::ffff:0:0:0/96",
     "64:ff9b:1::/48",
     "100::/64",
-    "2001::/32",
+    "100:0:0:1::/64",
+    "2001::/23",
     "2001:db8::/32",
+    "2620:4f:8000::/48",
     "3fff::/20",
+    "5f00::/16",
     "fc00::/7",
     "fe80::/10",
     "fec0::/10",
@@ -1061,5 +1088,333 @@ proptest! {
         prop_assert_eq!(guard.check_ip(inside), Ok(()));
         let other = IpAddr::V4(in_v4(net("10.0.0.0/8"), probe));
         prop_assert_eq!(guard.check_ip(other).is_ok(), allowed.contains(&other));
+    }
+}
+
+/// Every entry of the IANA IPv4 and IPv6 Special-Purpose Address
+/// Registries, and the clouds' metadata, DNS and wire servers: the range
+/// each one is refused under. One address per entry, named after it.
+#[test]
+fn every_registry_entry_and_cloud_service_is_refused() {
+    let cases = [
+        // IANA IPv4 Special-Purpose Address Registry.
+        ("0.0.0.0", "0.0.0.0/32", "unspecified"), // "This host on this network"
+        ("0.255.255.255", "0.0.0.0/8", "this network"), // "This network"
+        ("10.255.0.1", "10.0.0.0/8", "private"),  // Private-Use
+        ("100.64.0.1", "100.64.0.0/10", "carrier-grade NAT"), // Shared Address Space
+        ("127.0.0.53", "127.0.0.0/8", "loopback"), // Loopback
+        ("169.254.1.1", "169.254.0.0/16", "link-local"), // Link Local
+        ("172.20.0.1", "172.16.0.0/12", "private"), // Private-Use
+        ("192.0.0.1", "192.0.0.0/24", "IETF protocol assignments"), // IPv4 Service Continuity Prefix
+        ("192.0.0.8", "192.0.0.0/24", "IETF protocol assignments"), // IPv4 dummy address
+        ("192.0.0.9", "192.0.0.0/24", "IETF protocol assignments"), // Port Control Protocol Anycast
+        ("192.0.0.10", "192.0.0.0/24", "IETF protocol assignments"), // TURN Anycast
+        ("192.0.0.170", "192.0.0.0/24", "IETF protocol assignments"), // NAT64/DNS64 Discovery
+        ("192.0.0.171", "192.0.0.0/24", "IETF protocol assignments"), // NAT64/DNS64 Discovery
+        ("192.0.2.200", "192.0.2.0/24", "documentation"),           // TEST-NET-1
+        ("192.31.196.1", "192.31.196.0/24", "AS112 DNS"),           // AS112-v4
+        ("192.52.193.1", "192.52.193.0/24", "AMT relay anycast"),   // AMT
+        ("192.88.99.1", "192.88.99.0/24", "6to4 relay anycast"), // Deprecated (6to4 Relay Anycast)
+        ("192.168.255.1", "192.168.0.0/16", "private"),          // Private-Use
+        ("192.175.48.6", "192.175.48.0/24", "AS112 DNS"),        // Direct Delegation AS112 Service
+        ("198.19.0.1", "198.18.0.0/15", "benchmarking"),         // Benchmarking
+        ("198.51.100.1", "198.51.100.0/24", "documentation"),    // TEST-NET-2
+        ("203.0.113.1", "203.0.113.0/24", "documentation"),      // TEST-NET-3
+        ("240.0.0.1", "240.0.0.0/4", "reserved"),                // Reserved
+        ("255.255.255.255", "240.0.0.0/4", "reserved"),          // Limited Broadcast
+        // Not special-purpose, but never a unicast host.
+        ("224.0.0.251", "224.0.0.0/4", "multicast"),
+        // IANA IPv6 Special-Purpose Address Registry (the IPv4-mapped,
+        // NAT64 and 6to4 entries are judged by the address they carry,
+        // below).
+        ("::1", "::1/128", "loopback"),  // Loopback Address
+        ("::", "::/128", "unspecified"), // Unspecified Address
+        ("64:ff9b:1::1", "64:ff9b:1::/48", "local-use NAT64"), // IPv4-IPv6 Translat.
+        ("100::1", "100::/64", "discard-only"), // Discard-Only Address Block
+        ("100:0:0:1::1", "100:0:0:1::/64", "dummy"), // Dummy IPv6 Prefix
+        ("2001::1", "2001::/32", "Teredo"), // TEREDO
+        ("2001:1::1", "2001::/23", "IETF protocol assignments"), // Port Control Protocol Anycast
+        ("2001:1::2", "2001::/23", "IETF protocol assignments"), // TURN Anycast
+        ("2001:1::3", "2001::/23", "IETF protocol assignments"), // DNS-SD Service Registration Protocol Anycast
+        ("2001:2::1", "2001:2::/48", "benchmarking"),            // Benchmarking
+        ("2001:3::1", "2001::/23", "IETF protocol assignments"), // AMT
+        ("2001:4:112::1", "2001::/23", "IETF protocol assignments"), // AS112-v6
+        ("2001:10::1", "2001::/23", "IETF protocol assignments"), // Deprecated (previously ORCHID)
+        ("2001:20::1", "2001::/23", "IETF protocol assignments"), // ORCHIDv2
+        ("2001:30::1", "2001::/23", "IETF protocol assignments"), // Drone Remote ID Protocol Entity Tags
+        ("2001:1ff::1", "2001::/23", "IETF protocol assignments"), // IETF Protocol Assignments
+        ("2001:db8::1", "2001:db8::/32", "documentation"),        // Documentation
+        ("2620:4f:8000::1", "2620:4f:8000::/48", "AS112 DNS"),    // Direct Delegation AS112 Service
+        ("3fff:fff::1", "3fff::/20", "documentation"),            // Documentation
+        ("5f00::1", "5f00::/16", "SRv6 SID"),                     // Segment Routing (SRv6) SIDs
+        ("fd12:3456::1", "fc00::/7", "unique local"),             // Unique-Local
+        ("fe80::1", "fe80::/10", "link-local"),                   // Link-Local Unicast
+        // Clouds: metadata, DNS, time and wire servers.
+        ("169.254.169.254", "169.254.0.0/16", "link-local"), // AWS, GCP, Azure, Oracle, DigitalOcean, OpenStack metadata
+        ("169.254.169.253", "169.254.0.0/16", "link-local"), // AWS VPC DNS
+        ("169.254.169.123", "169.254.0.0/16", "link-local"), // AWS time sync
+        ("169.254.170.2", "169.254.0.0/16", "link-local"),   // AWS ECS task metadata
+        ("169.254.170.23", "169.254.0.0/16", "link-local"),  // AWS EKS pod identity
+        ("169.254.0.23", "169.254.0.0/16", "link-local"),    // Tencent Cloud metadata
+        ("169.254.42.42", "169.254.0.0/16", "link-local"),   // Scaleway metadata
+        ("168.63.129.16", "168.63.129.16/32", "Azure WireServer"), // Azure WireServer and DNS
+        ("100.100.100.200", "100.64.0.0/10", "carrier-grade NAT"), // Alibaba Cloud metadata
+        ("100.100.2.136", "100.64.0.0/10", "carrier-grade NAT"), // Alibaba Cloud DNS
+        ("192.0.0.192", "192.0.0.0/24", "IETF protocol assignments"), // Oracle Cloud metadata
+        ("fd00:ec2::254", "fc00::/7", "unique local"),       // AWS metadata (IPv6)
+        ("fd00:ec2::253", "fc00::/7", "unique local"),       // AWS VPC DNS (IPv6)
+        ("fd00:ec2::123", "fc00::/7", "unique local"),       // AWS time sync (IPv6)
+        ("fd00:ec2::23", "fc00::/7", "unique local"),        // AWS EKS pod identity (IPv6)
+        ("fd20:ce::254", "fc00::/7", "unique local"),        // GCP metadata (IPv6)
+        ("fd00:42::42", "fc00::/7", "unique local"),         // Scaleway metadata (IPv6)
+    ];
+    let guard = UrlGuard::new();
+    for (address, range, label) in cases {
+        let want = GuardError::BlockedAddress {
+            address: ip(address),
+            range: range.into(),
+            label,
+        };
+        assert_eq!(guard.check_ip(ip(address)), Err(want.clone()), "{address}");
+        let url = match ip(address) {
+            IpAddr::V4(_) => format!("https://{address}/"),
+            IpAddr::V6(_) => format!("https://[{address}]/"),
+        };
+        assert_eq!(guard.check_str(&url), Err(want), "{url}");
+    }
+}
+
+/// The clouds' IPv4 services behind every IPv6 form that reaches them:
+/// IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4; local-use NAT64 and
+/// Teredo are refused whatever they carry.
+#[test]
+fn cloud_services_are_refused_behind_ipv6() {
+    let guard = UrlGuard::new();
+    for v4 in [
+        "169.254.169.254",
+        "168.63.129.16",
+        "100.100.100.200",
+        "192.0.0.192",
+    ] {
+        let inner: Ipv4Addr = v4.parse().unwrap();
+        for (carrier, form) in carriers(inner, 1) {
+            match guard.check_ip(IpAddr::V6(carrier)) {
+                Err(GuardError::BlockedEmbeddedAddress {
+                    form: got,
+                    embedded,
+                    ..
+                }) => {
+                    assert_eq!((got, embedded), (form, inner), "{carrier}");
+                }
+                other => panic!("{carrier}: {other:?}"),
+            }
+        }
+        let bits = u32::from(inner);
+        let local_nat64 = Ipv6Addr::from((0x64_ff9b_0001u128 << 80) | u128::from(bits));
+        assert_eq!(
+            range_of(&guard.check_ip(IpAddr::V6(local_nat64)).unwrap_err()),
+            net("64:ff9b:1::/48")
+        );
+        // Teredo keeps the server's address plain and the client's inverted.
+        let teredo =
+            Ipv6Addr::from((0x2001_0000u128 << 96) | (u128::from(bits) << 64) | u128::from(!bits));
+        assert_eq!(
+            range_of(&guard.check_ip(IpAddr::V6(teredo)).unwrap_err()),
+            net("2001::/32")
+        );
+    }
+}
+
+/// Next to each added range, ordinary public addresses stay allowed.
+#[test]
+fn neighbours_of_the_added_ranges_stay_public() {
+    let guard = UrlGuard::new();
+    for address in [
+        "168.63.129.15",
+        "168.63.129.17",
+        "192.31.195.255",
+        "192.31.197.0",
+        "192.52.192.255",
+        "192.52.194.0",
+        "192.175.47.255",
+        "192.175.49.0",
+        "2001:200::1",
+        "2620:4f:7fff::1",
+        "2620:4f:8001::1",
+        "2600::1",
+    ] {
+        assert_eq!(guard.check_ip(ip(address)), Ok(()), "{address}");
+    }
+}
+
+#[test]
+fn ip_literals_with_extra_trailing_dots_are_refused() {
+    let guard = UrlGuard::new();
+    // Blocked addresses are refused as the address, however many dots.
+    for input in [
+        "http://127.0.0.1./",
+        "https://127.0.0.1../",
+        "https://127.0.0.1.../",
+        "https://0x7f.1../",
+        "https://2130706433../",
+    ] {
+        let err = UrlGuard::new()
+            .allow_http_for_testing()
+            .check_str(input)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            GuardError::BlockedAddress {
+                address: ip("127.0.0.1"),
+                range: "127.0.0.0/8".into(),
+                label: "loopback",
+            },
+            "{input}"
+        );
+    }
+    assert_eq!(
+        guard
+            .check_str("https://169.254.169.254../latest/meta-data/")
+            .unwrap_err(),
+        GuardError::BlockedAddress {
+            address: ip("169.254.169.254"),
+            range: "169.254.0.0/16".into(),
+            label: "link-local",
+        }
+    );
+    // A public address so spelled is refused too: resolvers disagree on
+    // whether it is an address or a name.
+    for (input, host) in [
+        ("https://8.8.8.8../", "8.8.8.8.."),
+        ("https://1.2.3.4.5../", "1.2.3.4.5.."),
+        ("https://example.0x10../", "example.0x10.."),
+    ] {
+        assert_eq!(
+            guard.check_str(input),
+            Err(GuardError::InvalidHost {
+                host: host.into(),
+                reason: "an IP address followed by extra dots",
+            }),
+            "{input}"
+        );
+    }
+    // Even an allowed address: the spelling is what is refused.
+    let allowing = UrlGuard::new().allow_net(net("8.8.8.0/24"));
+    assert!(matches!(
+        allowing.check_str("https://8.8.8.8../"),
+        Err(GuardError::InvalidHost { .. })
+    ));
+    assert!(allowing.check_str("https://8.8.8.8./").is_ok());
+}
+
+#[test]
+fn port_zero_is_refused() {
+    let guard = UrlGuard::new().allow_loopback_for_testing();
+    for input in [
+        "https://example.com:0/",
+        "https://example.com:00/hook",
+        "https://8.8.8.8:0/",
+        "https://[2606:4700:4700::1111]:0/",
+        "https://127.0.0.1:0/",
+    ] {
+        assert_eq!(
+            guard.check_str(input),
+            Err(GuardError::InvalidPort { port: 0 }),
+            "{input}"
+        );
+    }
+    assert!(guard.check_str("https://example.com:1/").is_ok());
+    assert!(guard.check_str("https://example.com:65535/").is_ok());
+    assert!(matches!(
+        guard.check_str("https://example.com:65536/"),
+        Err(GuardError::InvalidUrl { .. })
+    ));
+}
+
+#[test]
+fn names_over_dns_limits_are_refused() {
+    let guard = UrlGuard::new();
+    let check = |host: &str| guard.check_str(&format!("https://{host}/hook"));
+    let invalid = |host: &str, reason: &'static str| {
+        Err::<url::Url, _>(GuardError::InvalidHost {
+            host: host.to_owned(),
+            reason,
+        })
+    };
+
+    // Labels: 63 bytes pass, 64 do not, wherever the label sits.
+    let label63 = "a".repeat(63);
+    let label64 = "a".repeat(64);
+    assert!(check(&format!("{label63}.example.com")).is_ok());
+    for host in [
+        format!("{label64}.example.com"),
+        format!("www.{label64}.com"),
+        format!("example.{label64}"),
+        format!("example.{label64}."),
+    ] {
+        assert_eq!(
+            check(&host).map(|_| ()),
+            invalid(&host, "a label longer than 63 bytes").map(|_| ()),
+            "{host}"
+        );
+    }
+    // The limit is on the punycode the resolver is sent: 48 characters
+    // here, 85 bytes once encoded.
+    let label = "例子测试中文域名".repeat(6);
+    assert_eq!(label.chars().count(), 48);
+    let wide = format!("{label}.example");
+    assert!(matches!(
+        check(&wide),
+        Err(GuardError::InvalidHost {
+            reason: "a label longer than 63 bytes",
+            ..
+        })
+    ));
+
+    // Names: 253 bytes pass (254 with the root's dot), 254 do not.
+    // A name of exactly `len` bytes, in labels of at most 63.
+    let name = |len: usize| {
+        let mut host = String::new();
+        while host.len() < len {
+            if !host.is_empty() {
+                host.push('.');
+            }
+            host.push_str(&"b".repeat((len - host.len()).min(63)));
+        }
+        host
+    };
+    let host253 = format!("{}.com", name(249));
+    assert_eq!(host253.len(), 253);
+    assert!(check(&host253).is_ok(), "{host253}");
+    assert!(check(&format!("{host253}.")).is_ok());
+    let host254 = format!("{}.com", name(250));
+    assert_eq!(host254.len(), 254);
+    assert_eq!(
+        check(&host254).map(|_| ()),
+        invalid(&host254, "longer than 253 bytes").map(|_| ())
+    );
+    // A 64 KiB host is refused, not a panic.
+    let huge = format!("{}.com", "c.".repeat(32 * 1024));
+    assert!(matches!(
+        check(&huge),
+        Err(GuardError::InvalidHost {
+            reason: "longer than 253 bytes",
+            ..
+        })
+    ));
+
+    // Empty labels inside a name.
+    for host in ["a..example.com", ".example.com"] {
+        let got = check(host);
+        assert!(
+            matches!(
+                &got,
+                Err(GuardError::InvalidHost {
+                    reason: "an empty label",
+                    ..
+                }) | Err(GuardError::InvalidUrl { .. })
+            ),
+            "{host}: {got:?}"
+        );
     }
 }

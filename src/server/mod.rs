@@ -63,6 +63,19 @@ pub use eventium::{DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE};
 pub use extract::DEFAULT_BODY_LIMIT;
 pub use openapi::{OPENAPI_PATH, openapi};
 
+/// Reads a JSON request body exactly as the routers do, refusals included.
+/// Not part of the API, and exempt from semver: it exists so that `fuzz/`
+/// can reach the routers' parser without a server.
+///
+/// # Errors
+///
+/// The [`ApiError`] a route would answer with: `400` for bytes that are
+/// not UTF-8 JSON, `422` for JSON of the wrong shape.
+#[doc(hidden)]
+pub fn parse_request_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    extract::parse_json(body)
+}
+
 use crate::queue::{DeliveryAdmin, DeliveryStore};
 use crate::transport::Dispatcher;
 use crate::webhooks::{StoredSubscriptions, WebhookBackend, WebhookStore};

@@ -103,6 +103,22 @@ pub enum GuardError {
     /// The URL has no host.
     #[error("the URL has no host")]
     MissingHost,
+    /// The URL names a port no server can listen on: port 0.
+    #[error("port {port} is not allowed: no server listens on it")]
+    InvalidPort {
+        /// The port, as parsed.
+        port: u16,
+    },
+    /// The host is not a name DNS can resolve: a label over 63 bytes, a
+    /// name over 253, an empty label, or an IP address written with extra
+    /// trailing dots, which resolvers disagree on.
+    #[error("host `{host}` is not a valid host name: {reason}")]
+    InvalidHost {
+        /// The host, as parsed.
+        host: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The host is `localhost` or a name under it, which means this machine.
     #[error("host `{host}` is this machine (localhost)")]
     LocalhostName {
@@ -175,7 +191,14 @@ pub enum GuardError {
 
 fn article(word: &str) -> &'static str {
     match word {
-        "IETF protocol assignments" | "IPv4-compatible" | "IPv4-mapped" | "unspecified" => "an",
+        "AMT relay anycast"
+        | "AS112 DNS"
+        | "Azure WireServer"
+        | "IETF protocol assignments"
+        | "IPv4-compatible"
+        | "IPv4-mapped"
+        | "SRv6 SID"
+        | "unspecified" => "an",
         _ => "a",
     }
 }
@@ -361,9 +384,11 @@ impl UrlGuard {
     /// # Errors
     ///
     /// [`GuardError::SchemeNotAllowed`], [`GuardError::UserinfoNotAllowed`],
-    /// [`GuardError::MissingHost`], [`GuardError::LocalhostName`],
+    /// [`GuardError::MissingHost`], [`GuardError::InvalidPort`],
+    /// [`GuardError::InvalidHost`], [`GuardError::LocalhostName`],
     /// [`GuardError::SingleLabelHost`], [`GuardError::LocalOnlyDomain`], or
-    /// what [`check_ip`](Self::check_ip) returns for an address literal.
+    /// what [`check_ip`](Self::check_ip) returns for an address literal,
+    /// however it is spelled.
     pub fn check_url(&self, url: &Url) -> Result<(), GuardError> {
         let scheme = url.scheme();
         if scheme != "https" && !(scheme == "http" && self.http_for_testing) {
@@ -376,6 +401,11 @@ impl UrlGuard {
         // URL read as one host while connecting to another.
         if !url.username().is_empty() || url.password().is_some() {
             return Err(GuardError::UserinfoNotAllowed);
+        }
+        // The parser keeps port 0, which no server listens on and some
+        // clients read as "any port".
+        if url.port() == Some(0) {
+            return Err(GuardError::InvalidPort { port: 0 });
         }
         match url.host() {
             None => Err(GuardError::MissingHost),
@@ -486,12 +516,18 @@ impl UrlGuard {
     /// The name rules, for a host the URL parser produced: lower case,
     /// IDNA-encoded, possibly ending in dots.
     fn check_name(&self, name: &str) -> Result<(), GuardError> {
-        if self.host_is_allowed(name) {
-            return Ok(());
-        }
         // Resolvers treat `name.` as `name`; strip every trailing dot so
         // that `localhost..` cannot slip past either.
         let bare = name.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(reason) = self.invalid_name(&bare)? {
+            return Err(GuardError::InvalidHost {
+                host: name.to_owned(),
+                reason,
+            });
+        }
+        if self.host_is_allowed(name) {
+            return Ok(());
+        }
         if is_under(&bare, "localhost") {
             return if self.loopback_for_testing {
                 Ok(())
@@ -518,6 +554,37 @@ impl UrlGuard {
         }
     }
 
+    /// Why `bare`, a host less its trailing dots, is no name DNS resolves.
+    /// An IP address in disguise that lies in a blocked range is refused
+    /// as that address, the clearer reason.
+    fn invalid_name(&self, bare: &str) -> Result<Option<&'static str>, GuardError> {
+        // The parser reads a host ending in a number as IPv4 and allows one
+        // trailing dot; with two or more it is left a name that some
+        // resolvers still read as the address.
+        if bare.rsplit('.').next().is_some_and(is_ipv4_number) {
+            if let Ok(Host::Ipv4(ip)) = Host::parse(bare) {
+                self.check_ip(IpAddr::V4(ip))?;
+            }
+            return Ok(Some("an IP address followed by extra dots"));
+        }
+        // Empty is `https://./`, refused below as a single label.
+        if bare.is_empty() {
+            return Ok(None);
+        }
+        if bare.len() > MAX_NAME_LEN {
+            return Ok(Some("longer than 253 bytes"));
+        }
+        for label in bare.split('.') {
+            if label.is_empty() {
+                return Ok(Some("an empty label"));
+            }
+            if label.len() > MAX_LABEL_LEN {
+                return Ok(Some("a label longer than 63 bytes"));
+            }
+        }
+        Ok(None)
+    }
+
     fn host_is_allowed(&self, host: &str) -> bool {
         if self.allowed_hosts.is_empty() {
             return false;
@@ -540,6 +607,25 @@ impl UrlGuard {
                 .iter()
                 .any(|net| net.contains(&ip) || net.contains(&canonical))
     }
+}
+
+/// The longest label DNS carries (RFC 1035).
+const MAX_LABEL_LEN: usize = 63;
+/// The longest name DNS carries, written with dots and without the final
+/// one: 255 octets on the wire less the length bytes (RFC 1035).
+const MAX_NAME_LEN: usize = 253;
+
+/// A label the WHATWG parser reads as an IPv4 number: decimal, or hex
+/// after `0x`. (Octal is decimal digits, so it is covered.)
+fn is_ipv4_number(label: &str) -> bool {
+    let digits = match label
+        .strip_prefix("0x")
+        .or_else(|| label.strip_prefix("0X"))
+    {
+        Some(hex) => return hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => label,
+    };
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `name` is `domain` or a name under it.

@@ -1,9 +1,11 @@
 //! The blocked address ranges, and how an address is matched against them.
 //!
-//! Sources: the IANA IPv4 and IPv6 Special-Purpose Address Registries
-//! (RFC 6890 and its updates). A range is blocked when a webhook receiver
-//! can never legitimately live there, or when reaching it would touch the
-//! sender's own network.
+//! Sources: every entry of the IANA IPv4 and IPv6 Special-Purpose Address
+//! Registries (RFC 6890 and its updates, as of the 2025 revisions), the
+//! multicast and reserved blocks of the address space registries, and the
+//! cloud providers' internal addresses that lie outside them. A range is
+//! blocked when a webhook receiver can never legitimately live there, or
+//! when reaching it would touch the sender's own network.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -36,14 +38,29 @@ pub(super) const BLOCKED_V4: &[Range<Ipv4Net>] = &[
     v4(0, 0, 0, 0, 32, "unspecified"),
     v4(0, 0, 0, 0, 8, "this network"),
     v4(10, 0, 0, 0, 8, "private"),
+    // "Shared Address Space" (RFC 6598); holds Alibaba Cloud's metadata
+    // service, 100.100.100.200, and its resolvers.
     v4(100, 64, 0, 0, 10, "carrier-grade NAT"),
     v4(127, 0, 0, 0, 8, "loopback"),
+    // Not in the registry: Azure's WireServer and DNS resolver, a public
+    // address that every Azure VM reaches on its host.
+    v4(168, 63, 129, 16, 32, "Azure WireServer"),
+    // Holds the metadata services of AWS, GCP, Azure, Oracle, DigitalOcean
+    // and others at 169.254.169.254, and AWS's resolver at .253.
     v4(169, 254, 0, 0, 16, "link-local"),
     v4(172, 16, 0, 0, 12, "private"),
+    // DS-Lite, the PCP and TURN anycasts, NAT64 discovery, and Oracle
+    // Cloud's metadata alias 192.0.0.192.
     v4(192, 0, 0, 0, 24, "IETF protocol assignments"),
     v4(192, 0, 2, 0, 24, "documentation"),
+    // AS112-v4 (RFC 7535): sinks for reverse lookups of private space.
+    v4(192, 31, 196, 0, 24, "AS112 DNS"),
+    // AMT (RFC 7450): multicast tunnel relays, no webhook receivers.
+    v4(192, 52, 193, 0, 24, "AMT relay anycast"),
     v4(192, 88, 99, 0, 24, "6to4 relay anycast"),
     v4(192, 168, 0, 0, 16, "private"),
+    // Direct Delegation AS112 Service (RFC 7534).
+    v4(192, 175, 48, 0, 24, "AS112 DNS"),
     v4(198, 18, 0, 0, 15, "benchmarking"),
     v4(198, 51, 100, 0, 24, "documentation"),
     v4(203, 0, 113, 0, 24, "documentation"),
@@ -70,10 +87,27 @@ pub(super) const BLOCKED_V6: &[Range<Ipv6Net>] = &[
     // whole prefix is refused.
     v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "local-use NAT64"),
     v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only"),
+    // Dummy IPv6 Prefix (RFC 9780), for hosts without a global address.
+    v6([0x100, 0, 0, 1, 0, 0, 0, 0], 64, "dummy"),
     // Teredo tunnels to an obfuscated IPv4 address and port.
     v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32, "Teredo"),
+    v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48, "benchmarking"),
+    // The rest of the registry's 2001::/23: the PCP, TURN and DNS-SD SRP
+    // anycasts, AMT, AS112-v6, ORCHID and ORCHIDv2, and drone entity tags.
+    // Protocol machinery and identifiers, never a webhook receiver.
+    v6(
+        [0x2001, 0, 0, 0, 0, 0, 0, 0],
+        23,
+        "IETF protocol assignments",
+    ),
     v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation"),
+    // Direct Delegation AS112 Service (RFC 7534).
+    v6([0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0], 48, "AS112 DNS"),
     v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation"),
+    // Segment Routing (SRv6) SIDs (RFC 9602): inside an operator's domain.
+    v6([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16, "SRv6 SID"),
+    // Holds AWS's metadata, resolver and time service (fd00:ec2::254,
+    // ::253, ::123), GCP's metadata (fd20:ce::254) and others'.
     v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique local"),
     v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local"),
     v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local"),
