@@ -15,7 +15,7 @@
 //! request carries a fresh Standard Webhooks message id, signed before the
 //! run, so the idempotency store sees only new deliveries.
 //!
-//! Options, as environment variables: `ROUNDS` (default 5), `SECONDS` per
+//! Options, as environment variables: `ROUNDS` (default 5), `TURN_SECONDS` per
 //! turn (default 3), `SIZES` in bytes (default `1024,65536`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -187,6 +187,8 @@ fn body_of(size: usize) -> Bytes {
 
 /// One request's headers, each with a fresh message id.
 fn signed_headers(body: &[u8], count: usize) -> Vec<HeaderMap> {
+    // Ids unique per body size too: the server keeps them for the whole run.
+    let size = body.len();
     let signer = Signer::new(Scheme::standard_webhooks(), secret());
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -194,7 +196,7 @@ fn signed_headers(body: &[u8], count: usize) -> Vec<HeaderMap> {
         .as_secs();
     (0..count)
         .map(|i| {
-            let mut headers = signer.sign_at(&format!("msg_{i:012}"), now, body).unwrap();
+            let mut headers = signer.sign_at(&format!("msg_{size}_{i:012}"), now, body).unwrap();
             headers.insert("content-type", "application/json".parse().unwrap());
             headers
         })
@@ -205,7 +207,7 @@ fn signed_headers(body: &[u8], count: usize) -> Vec<HeaderMap> {
 async fn load() {
     let target = std::env::var("TARGET").unwrap();
     let rounds: usize = env_or("ROUNDS", "5").parse().unwrap();
-    let seconds: u64 = env_or("SECONDS", "3").parse().unwrap();
+    let seconds: u64 = env_or("TURN_SECONDS", "3").parse().unwrap();
     let sizes: Vec<usize> = env_or("SIZES", "1024,65536")
         .split(',')
         .map(|size| size.trim().parse().unwrap())
