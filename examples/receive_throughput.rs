@@ -196,7 +196,9 @@ fn signed_headers(body: &[u8], count: usize) -> Vec<HeaderMap> {
         .as_secs();
     (0..count)
         .map(|i| {
-            let mut headers = signer.sign_at(&format!("msg_{size}_{i:012}"), now, body).unwrap();
+            let mut headers = signer
+                .sign_at(&format!("msg_{size}_{i:012}"), now, body)
+                .unwrap();
             headers.insert("content-type", "application/json".parse().unwrap());
             headers
         })
