@@ -5,6 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+// Links the allocation cap.
+use titan_webhooks_fuzz as _;
 use titan_webhooks::{
     Catalog, Envelope, EventFilter, EventType, EventiumEnvelope, EventiumEvent,
     EventiumTestRequest, PayloadError, Timestamp, TitanEvent, TitanXEvent,

@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+// Links the allocation cap.
+use titan_webhooks_fuzz as _;
 use titan_webhooks::retry::{
     AttemptOutcome, Jitter, NextStep, RetryPolicy, RetryRules, RetrySchedule, parse_retry_after,
 };

@@ -6,6 +6,8 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
+// Links the allocation cap.
+use titan_webhooks_fuzz as _;
 use titan_webhooks::server::parse_request_body;
 use titan_webhooks::subscription::{
     CreateEndpoint, CreateTitanXWebhook, CreateWebhook, RotateSecret, UpdateEndpoint,

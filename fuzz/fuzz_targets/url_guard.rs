@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+// Links the allocation cap.
+use titan_webhooks_fuzz as _;
 use titan_webhooks::{GuardError, UrlGuard};
 
 static STRICT: LazyLock<UrlGuard> = LazyLock::new(UrlGuard::new);

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use arbitrary::Arbitrary;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
+// Links the allocation cap.
+use titan_webhooks_fuzz as _;
 use titan_webhooks::{RawHeaders, Scheme, SecretEncoding, Signer, Verified, Verifier, VerifyError};
 
 /// Every preset name `Scheme::preset` may know; names it does not know are
