@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use http::{HeaderValue, StatusCode};
@@ -423,14 +423,50 @@ const SHARDS: usize = 16;
 pub struct MemoryIdempotencyStore {
     shards: Box<[Mutex<Shard>]>,
     shard_capacity: usize,
-    hasher: RandomState,
+    fingerprints: [RandomState; 2],
     tokens: AtomicU64,
     refused: AtomicU64,
 }
 
+/// A key's 128-bit fingerprint under the store's two random SipHash keys,
+/// held in place of the key's text: no allocation per key, and one hash per
+/// operation. Two distinct keys share one with probability about 2^-128 per
+/// pair, and an attacker cannot aim for it without the process's random
+/// keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Fingerprint(u64, u64);
+
+impl Hash for Fingerprint {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Already uniformly random: the map's hasher passes it through.
+        state.write_u64(self.0);
+    }
+}
+
+/// The map's hasher: [`Fingerprint`] is a random value already, so hashing
+/// it again would only cost time.
 #[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else still spreads its bytes.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
 struct Shard {
-    entries: HashMap<Box<str>, Entry>,
+    entries: HashMap<Fingerprint, Entry, BuildHasherDefault<PassThrough>>,
     /// When a full shard may next sweep out expired keys: sweeps cost a
     /// pass over the shard, so at most one a second.
     next_sweep: Option<Instant>,
@@ -443,7 +479,8 @@ struct Entry {
 
 enum EntryState {
     Reserved(ReservationToken),
-    Completed(Option<StoredAnswer>),
+    /// Boxed: most completions keep no answer, and the map's slots stay small.
+    Completed(Option<Box<StoredAnswer>>),
 }
 
 impl MemoryIdempotencyStore {
@@ -459,7 +496,10 @@ impl MemoryIdempotencyStore {
         Self::with_capacity(DEFAULT_IDEMPOTENCY_CAPACITY)
     }
 
-    /// A store holding up to about `capacity` keys (at least 16).
+    /// A store holding up to about `capacity` keys (at least 16). Room for
+    /// all of them is allocated up front, 56 to 112 bytes a key (a key is
+    /// held as a 128-bit keyed fingerprint, not its text), so the store
+    /// never pauses to grow while deliveries wait on it.
     ///
     /// ```
     /// use titan_webhooks::receiver::MemoryIdempotencyStore;
@@ -468,10 +508,23 @@ impl MemoryIdempotencyStore {
     /// ```
     #[must_use]
     pub fn with_capacity(capacity: usize) -> Self {
+        let shard_capacity = capacity.div_ceil(SHARDS).max(1);
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            shard_capacity: capacity.div_ceil(SHARDS).max(1),
-            hasher: RandomState::new(),
+            // Room for every key up front: a filling store then never
+            // rehashes a shard while holding its lock.
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        entries: HashMap::with_capacity_and_hasher(
+                            shard_capacity,
+                            BuildHasherDefault::default(),
+                        ),
+                        next_sweep: None,
+                    })
+                })
+                .collect(),
+            shard_capacity,
+            fingerprints: [RandomState::new(), RandomState::new()],
             tokens: AtomicU64::new(1),
             refused: AtomicU64::new(0),
         }
@@ -517,15 +570,22 @@ impl MemoryIdempotencyStore {
         self.refused.load(Ordering::Relaxed)
     }
 
-    fn shard(&self, key: &ReplayKey) -> &Mutex<Shard> {
-        let hash = self.hasher.hash_one(key.as_str());
-        let index = hash
+    fn fingerprint(&self, key: &ReplayKey) -> Fingerprint {
+        let [first, second] = &self.fingerprints;
+        Fingerprint(first.hash_one(key.as_str()), second.hash_one(key.as_str()))
+    }
+
+    /// The key's fingerprint and the shard that holds it.
+    fn locate(&self, key: &ReplayKey) -> (Fingerprint, MutexGuard<'_, Shard>) {
+        let fingerprint = self.fingerprint(key);
+        let index = fingerprint
+            .1
             .checked_rem(SHARDS as u64)
             .and_then(|index| usize::try_from(index).ok())
             .unwrap_or(0);
         // `index` is below SHARDS, the slice's length.
         #[allow(clippy::indexing_slicing)]
-        &self.shards[index]
+        (fingerprint, lock(&self.shards[index]))
     }
 
     fn begin_now(
@@ -534,14 +594,14 @@ impl MemoryIdempotencyStore {
         lease: Duration,
         now: Instant,
     ) -> Result<Begin, IdempotencyError> {
-        let mut shard = lock(self.shard(key));
-        if let Some(entry) = shard.entries.get(key.as_str()) {
+        let (fingerprint, mut shard) = self.locate(key);
+        if let Some(entry) = shard.entries.get(&fingerprint) {
             if entry.expires > now {
                 return Ok(match &entry.state {
                     EntryState::Reserved(_) => Begin::InProgress {
                         retry_after: entry.expires.saturating_duration_since(now),
                     },
-                    EntryState::Completed(answer) => Begin::Completed(answer.clone()),
+                    EntryState::Completed(answer) => Begin::Completed(answer.as_deref().cloned()),
                 });
             }
         } else if shard.entries.len() >= self.shard_capacity {
@@ -561,17 +621,12 @@ impl MemoryIdempotencyStore {
             expires: now.checked_add(lease).unwrap_or(now),
             state: EntryState::Reserved(token),
         };
-        match shard.entries.get_mut(key.as_str()) {
-            Some(expired) => *expired = entry,
-            None => {
-                shard.entries.insert(key.as_str().into(), entry);
-            }
-        }
+        shard.entries.insert(fingerprint, entry);
         Ok(Begin::Reserved(token))
     }
 }
 
-fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     // Each update leaves the map consistent, so a poisoned lock is usable.
     shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -608,16 +663,11 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         let now = Instant::now();
         let entry = Entry {
             expires: now.checked_add(ttl).unwrap_or(now),
-            state: EntryState::Completed(answer.cloned()),
+            state: EntryState::Completed(answer.cloned().map(Box::new)),
         };
         // Completed even if the reservation lapsed: the handler did run.
-        let mut shard = lock(self.shard(key));
-        match shard.entries.get_mut(key.as_str()) {
-            Some(existing) => *existing = entry,
-            None => {
-                shard.entries.insert(key.as_str().into(), entry);
-            }
-        }
+        let (fingerprint, mut shard) = self.locate(key);
+        shard.entries.insert(fingerprint, entry);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -626,12 +676,12 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         key: &'a ReplayKey,
         token: ReservationToken,
     ) -> IdempotencyFuture<'a, ()> {
-        let mut shard = lock(self.shard(key));
-        let held = shard.entries.get(key.as_str()).is_some_and(
+        let (fingerprint, mut shard) = self.locate(key);
+        let held = shard.entries.get(&fingerprint).is_some_and(
             |entry| matches!(entry.state, EntryState::Reserved(held) if held == token),
         );
         if held {
-            shard.entries.remove(key.as_str());
+            shard.entries.remove(&fingerprint);
         }
         Box::pin(std::future::ready(Ok(())))
     }
