@@ -40,11 +40,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{KeyInit as _, Mac as _};
 use subtle::ConstantTimeEq as _;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use titan_webhooks::receiver::{
     IdempotencyLayer, MemoryIdempotencyStore, Receiver, VerifiedWebhook,
 };
 use titan_webhooks::{Envelope, Scheme, Secret, Signer, TitanEvent, Verifier};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const CONNECTIONS: usize = 64;
@@ -315,10 +315,7 @@ impl Turn<'_> {
     async fn run(&self, seconds: u64) -> Measured {
         let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicU64::new(0));
-        let request_line = format!(
-            "POST {} HTTP/1.1\r\nhost: {}\r\n",
-            self.path, self.target
-        );
+        let request_line = format!("POST {} HTTP/1.1\r\nhost: {}\r\n", self.path, self.target);
         let mut tasks = Vec::new();
         for _ in 0..CONNECTIONS {
             let mut stream = tokio::net::TcpStream::connect(self.target).await.unwrap();
