@@ -335,16 +335,16 @@ impl<B: WebhookBackend> Demo<B> {
     ) -> Result<usize, DispatchError> {
         let dispatched = dispatcher.dispatch_for(&self.owner, envelope).await?;
         let to: Vec<String> = dispatched
-            .webhooks
+            .queued()
             .iter()
             .map(ToString::to_string)
             .collect();
         println!(
             "   {} `{}` -> webhooks {to:?}",
-            dispatched.envelope_id,
+            dispatched.envelope_id(),
             envelope.event_type(),
         );
-        Ok(dispatched.webhooks.len())
+        Ok(dispatched.queued().len())
     }
 
     fn fail_first(&self, envelope_id: &str, times: u32) {

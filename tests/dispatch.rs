@@ -13,13 +13,13 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use support::{Reply, Sink};
 use titan_webhooks::queue::{
-    CancelReason, DeliveryAttempt, DeliveryKey, DeliveryState, MAX_RECORDED_BODY, MemoryStore,
-    Subscription, SubscriptionRegistry,
+    CancelReason, DeliveryAttempt, DeliveryKey, DeliveryState, DeliveryStore, MAX_RECORDED_BODY,
+    MemoryStore, Subscription, SubscriptionRegistry,
 };
 use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::retry::{AttemptOutcome, FailureKind, NextStep};
 use titan_webhooks::subscription::{CreateWebhook, CustomHeader, UpdateWebhook, WebhookRules};
-use titan_webhooks::transport::{DeliveryEvent, Dispatcher};
+use titan_webhooks::transport::{DeliveryEvent, DispatchOutcome, Dispatcher};
 use titan_webhooks::webhooks::DisabledReason;
 use titan_webhooks::{Envelope, Scheme, Secret, TitanEvent, UrlGuard, Verifier};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -223,7 +223,7 @@ async fn a_delivery_is_signed_sent_and_recorded() {
     let running = h.dispatcher.start();
     let sent = envelope("default");
     let dispatched = h.dispatcher.dispatch(&sent).await.unwrap();
-    assert_eq!(dispatched.webhooks, [1.into()]);
+    assert_eq!(dispatched.queued(), [1.into()]);
     let key = DeliveryKey::new(sent.id(), 1.into());
 
     let attempts = h.attempts_of(&key).await;
@@ -490,7 +490,7 @@ async fn one_envelope_fans_out_to_a_hundred_endpoints() {
     let running = h.dispatcher.start();
     let sent = envelope("default");
     let dispatched = h.dispatcher.dispatch(&sent).await.unwrap();
-    assert_eq!(dispatched.webhooks.len(), 100);
+    assert_eq!(dispatched.queued().len(), 100);
 
     for id in 0..100u64 {
         let attempts = h.attempts_of(&DeliveryKey::new(sent.id(), id.into())).await;
@@ -523,9 +523,9 @@ async fn filters_and_disabled_webhooks_decide_who_gets_a_delivery() {
     h.disable(4, disabled);
 
     let dispatched = h.dispatcher.dispatch(&envelope("support")).await.unwrap();
-    assert_eq!(dispatched.webhooks, [3.into()]);
+    assert_eq!(dispatched.queued(), [3.into()]);
     let dispatched = h.dispatcher.dispatch(&envelope("sales")).await.unwrap();
-    let mut ids = dispatched.webhooks;
+    let mut ids = dispatched.into_queued();
     ids.sort();
     assert_eq!(ids, [1.into(), 3.into()]);
 
@@ -549,22 +549,115 @@ async fn a_webhook_disabled_after_queueing_gets_its_delivery_cancelled() {
         .await;
 }
 
+/// The keys of the deliveries the store has open, sorted.
+async fn open_keys(h: &Harness) -> Vec<DeliveryKey> {
+    let mut keys: Vec<_> = h
+        .dispatcher
+        .store()
+        .open_deliveries()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|open| open.key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn a_new_envelope_is_queued_for_every_webhook_that_wants_it() {
+    let h = Harness::new(|b| b).await;
+    h.subscribe(1, "/one", Scheme::titan(), quick(0), |_| {});
+    h.subscribe(2, "/two", Scheme::titan(), quick(0), |_| {});
+    let sent = envelope("default");
+
+    let dispatched = h.dispatcher.dispatch(&sent).await.unwrap();
+    assert_eq!(dispatched.outcome(), DispatchOutcome::Queued);
+    assert!(dispatched.is_new() && dispatched.is_wanted());
+    assert_eq!(dispatched.envelope_id(), sent.id());
+    let mut queued = dispatched.queued().to_vec();
+    queued.sort();
+    assert_eq!(queued, [1.into(), 2.into()]);
+    assert!(dispatched.already_queued().is_empty());
+    assert_eq!(
+        open_keys(&h).await,
+        [
+            DeliveryKey::new(sent.id(), 1.into()),
+            DeliveryKey::new(sent.id(), 2.into())
+        ]
+    );
+}
+
 #[tokio::test]
 async fn dispatching_the_same_envelope_twice_queues_it_once() {
     let h = Harness::new(|b| b).await;
     h.subscribe(1, "/hook", Scheme::titan(), quick(0), |_| {});
     let sent = envelope("default");
     assert_eq!(
-        h.dispatcher.dispatch(&sent).await.unwrap().webhooks.len(),
-        1
+        h.dispatcher.dispatch(&sent).await.unwrap().outcome(),
+        DispatchOutcome::Queued
     );
-    assert!(
-        h.dispatcher
-            .dispatch(&sent)
-            .await
-            .unwrap()
-            .webhooks
-            .is_empty()
+
+    let again = h.dispatcher.dispatch(&sent).await.unwrap();
+    assert_eq!(again.outcome(), DispatchOutcome::AlreadyQueued);
+    assert!(!again.is_new());
+    assert!(again.is_wanted(), "a duplicate is not an unwanted envelope");
+    assert!(again.queued().is_empty());
+    assert_eq!(again.already_queued(), [1.into()]);
+    assert_eq!(open_keys(&h).await, [DeliveryKey::new(sent.id(), 1.into())]);
+}
+
+#[tokio::test]
+async fn an_envelope_no_webhook_wants_is_not_queued_and_says_so() {
+    let h = Harness::new(|b| b).await;
+    h.subscribe(1, "/sales", Scheme::titan(), quick(0), |r| {
+        r.session = Some("sales".into())
+    });
+    let sent = envelope("support");
+
+    let dispatched = h.dispatcher.dispatch(&sent).await.unwrap();
+    assert_eq!(dispatched.outcome(), DispatchOutcome::NoWebhook);
+    assert!(!dispatched.is_new() && !dispatched.is_wanted());
+    assert!(dispatched.queued().is_empty() && dispatched.already_queued().is_empty());
+    assert_eq!(
+        h.dispatcher.dispatch(&sent).await.unwrap().outcome(),
+        DispatchOutcome::NoWebhook,
+        "unwanted twice is still unwanted, not a duplicate"
+    );
+    assert!(open_keys(&h).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_envelope_new_to_some_webhooks_names_both_kinds() {
+    let h = Harness::new(|b| b).await;
+    h.subscribe(1, "/one", Scheme::titan(), quick(0), |_| {});
+    let sent = envelope("default");
+    assert_eq!(
+        h.dispatcher.dispatch(&sent).await.unwrap().queued(),
+        [1.into()]
+    );
+    // Webhooks created since want it too; only they get a new delivery.
+    h.subscribe(2, "/two", Scheme::titan(), quick(0), |_| {});
+    h.subscribe(3, "/three", Scheme::titan(), quick(0), |_| {});
+
+    let dispatched = h.dispatcher.dispatch(&sent).await.unwrap();
+    assert_eq!(dispatched.outcome(), DispatchOutcome::PartlyQueued);
+    assert!(dispatched.is_new() && dispatched.is_wanted());
+    let mut queued = dispatched.queued().to_vec();
+    queued.sort();
+    assert_eq!(queued, [2.into(), 3.into()]);
+    assert_eq!(dispatched.already_queued(), [1.into()]);
+    assert_eq!(
+        open_keys(&h).await,
+        [
+            DeliveryKey::new(sent.id(), 1.into()),
+            DeliveryKey::new(sent.id(), 2.into()),
+            DeliveryKey::new(sent.id(), 3.into())
+        ]
+    );
+    assert_eq!(
+        h.dispatcher.dispatch(&sent).await.unwrap().outcome(),
+        DispatchOutcome::AlreadyQueued
     );
 }
 

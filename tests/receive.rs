@@ -134,7 +134,7 @@ async fn every_scheme_end_to_end_from_dispatcher_to_extractor() {
         "default",
         serde_json::json!({"text": "héllo 👋"}),
     );
-    assert_eq!(dispatcher.dispatch(&sent).await.unwrap().webhooks.len(), 6);
+    assert_eq!(dispatcher.dispatch(&sent).await.unwrap().queued().len(), 6);
 
     let expected: Envelope = serde_json::from_value(serde_json::to_value(&sent).unwrap()).unwrap();
     for (name, accepted) in &logs {

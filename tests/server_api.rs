@@ -202,7 +202,7 @@ impl Api {
             .await
             .unwrap();
         dispatched
-            .webhooks
+            .queued()
             .iter()
             .map(|id| serde_json::to_value(id).unwrap())
             .collect()

@@ -56,7 +56,7 @@ async fn an_endpoint_created_through_the_api_receives_verified_deliveries_and_th
         .dispatch_for(&owner, &envelope)
         .await
         .unwrap();
-    assert_eq!(dispatched.webhooks.len(), 1);
+    assert_eq!(dispatched.queued().len(), 1);
 
     // 3. The receiver verifies it with the secret from the create answer.
     sink.wait_for("/eventium", 1).await;

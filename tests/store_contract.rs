@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
-    DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim,
+    DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim,
 };
 use titan_webhooks::retry::{AttemptOutcome, FailureKind, NextStep};
 use titan_webhooks::subscription::WebhookId;
@@ -823,6 +823,273 @@ async fn purging_removes_old_succeeded_deliveries_and_lone_envelopes<
     assert_eq!(requeued.body, alone.body, "its envelope was stored anew");
 }
 
+/// Claims every due delivery, keyed by its webhook's number.
+async fn claim_by_webhook<S: DeliveryStore>(
+    store: &S,
+) -> std::collections::BTreeMap<WebhookId, ClaimedDelivery> {
+    store
+        .claim(request("w", SystemTime::now(), &[]))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|claimed| (claimed.key.webhook_id.clone(), claimed))
+        .collect()
+}
+
+async fn keys_of<S: DeliveryAdmin>(store: &S) -> Vec<(DeliveryKey, DeliveryState)> {
+    let mut listed: Vec<_> = store
+        .list_deliveries(&DeliveryQuery::all())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|record| (record.key, record.state))
+        .collect();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    listed
+}
+
+async fn attempted<S: DeliveryAdmin>(store: &S) -> Vec<DeliveryKey> {
+    let mut keys: Vec<_> = store
+        .list_attempts(&DeliveryQuery::all())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|attempt| attempt.key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+async fn purging_finished_removes_exhausted_and_cancelled_with_their_attempts_only<
+    S: DeliveryStore + DeliveryAdmin,
+>(
+    store: &S,
+) {
+    let stopped = record("stopped");
+    let open = record("open");
+    store
+        .enqueue(&stopped, &[1.into(), 2.into(), 3.into()])
+        .await
+        .unwrap();
+    store.enqueue(&open, &[4.into(), 5.into()]).await.unwrap();
+    let claimed = claim_by_webhook(store).await;
+    assert_eq!(claimed.len(), 5);
+    let far = SystemTime::now() + Duration::from_secs(86_400);
+    for (webhook, outcome, next) in [
+        (1, AttemptOutcome::Status(400), NextStep::GaveUp),
+        (2, AttemptOutcome::Status(204), NextStep::Succeeded),
+        (3, AttemptOutcome::Status(503), NextStep::RetryAt(far)),
+        (4, AttemptOutcome::Status(503), NextStep::RetryAt(far)),
+    ] {
+        let delivery = &claimed[&WebhookId::from(webhook)];
+        store
+            .complete(delivery, &attempt(delivery, outcome, next))
+            .await
+            .unwrap();
+    }
+    // Webhook 3 is disabled while its delivery waits to retry.
+    assert_eq!(
+        store
+            .cancel_webhook(&3.into(), SystemTime::now())
+            .await
+            .unwrap(),
+        1
+    );
+    let waiting = record("waiting");
+    store.enqueue(&waiting, &[6.into()]).await.unwrap();
+
+    let key = |envelope: &EnvelopeRecord, webhook: u64| {
+        DeliveryKey::new(envelope.id.clone(), webhook.into())
+    };
+    let exhausted = key(&stopped, 1);
+    let succeeded = key(&stopped, 2);
+    let cancelled = key(&stopped, 3);
+    let retry = key(&open, 4);
+    let in_flight = key(&open, 5);
+    let pending = key(&waiting, 6);
+    assert_eq!(
+        state_of(store, &exhausted).await,
+        Some(DeliveryState::Exhausted)
+    );
+    assert_eq!(
+        state_of(store, &cancelled).await,
+        Some(DeliveryState::Cancelled)
+    );
+    let mut all_attempted = vec![
+        exhausted.clone(),
+        succeeded.clone(),
+        cancelled.clone(),
+        retry.clone(),
+    ];
+    all_attempted.sort();
+    assert_eq!(attempted(store).await, all_attempted);
+
+    let stopped_states = [FinishedState::Exhausted, FinishedState::Cancelled];
+    let long_ago = SystemTime::now() - Duration::from_secs(3600);
+    assert_eq!(
+        store
+            .purge_finished(&stopped_states, long_ago)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.purge_finished(&[], far).await.unwrap(),
+        0,
+        "no state, no purge"
+    );
+    let after = SystemTime::now() + Duration::from_secs(1);
+    assert_eq!(
+        store.purge_finished(&stopped_states, after).await.unwrap(),
+        2
+    );
+
+    let mut left = vec![
+        (succeeded.clone(), DeliveryState::Succeeded),
+        (retry.clone(), DeliveryState::Retry),
+        (in_flight.clone(), DeliveryState::InFlight),
+        (pending.clone(), DeliveryState::Pending),
+    ];
+    left.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        keys_of(store).await,
+        left,
+        "succeeded and open deliveries stay"
+    );
+    let mut kept_attempts = vec![succeeded.clone(), retry.clone()];
+    kept_attempts.sort();
+    assert_eq!(
+        attempted(store).await,
+        kept_attempts,
+        "the purged deliveries' attempts are gone, the others' stay"
+    );
+    let metrics = store.metrics(SystemTime::now()).await.unwrap();
+    assert_eq!((metrics.exhausted, metrics.cancelled), (0, 0));
+    assert_eq!((metrics.succeeded, metrics.open()), (1, 3));
+
+    // Every finished state at once, however late the cutoff: the open
+    // deliveries are still untouched, and the claim still holds.
+    assert_eq!(
+        store
+            .purge_finished(&FinishedState::ALL, far)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.open_deliveries().await.unwrap().len(), 3);
+    let held = &claimed[&WebhookId::from(5)];
+    store
+        .complete(
+            held,
+            &attempt(held, AttemptOutcome::Status(200), NextStep::Succeeded),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        state_of(store, &in_flight).await,
+        Some(DeliveryState::Succeeded)
+    );
+
+    assert_eq!(
+        store
+            .enqueue(&stopped, &[1.into(), 3.into()])
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "purged deliveries can be queued again"
+    );
+    let requeued = claim_by_webhook(store).await;
+    assert_eq!(
+        requeued[&WebhookId::from(1)].body,
+        stopped.body,
+        "its envelope was stored anew"
+    );
+    assert_eq!(requeued[&WebhookId::from(1)].attempts, 0);
+}
+
+async fn purging_keeps_deliveries_that_finished_after_the_cutoff<
+    S: DeliveryStore + DeliveryAdmin,
+>(
+    store: &S,
+) {
+    let hour = Duration::from_secs(3600);
+    let now = micros_after_epoch(1_790_000_000_000_000);
+    let (old_cancel, new_cancel) = (record("old-cancel"), record("new-cancel"));
+    store.enqueue(&old_cancel, &[1.into()]).await.unwrap();
+    store.enqueue(&new_cancel, &[2.into()]).await.unwrap();
+    store
+        .cancel_webhook(&1.into(), now - 3 * hour)
+        .await
+        .unwrap();
+    store.cancel_webhook(&2.into(), now - hour).await.unwrap();
+
+    let (old_failure, new_failure) = (record("old-failure"), record("new-failure"));
+    store.enqueue(&old_failure, &[3.into()]).await.unwrap();
+    let first = claim_one(store, "w").await;
+    store
+        .complete(
+            &first,
+            &attempt(&first, AttemptOutcome::Status(400), NextStep::GaveUp),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let between = SystemTime::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.enqueue(&new_failure, &[3.into()]).await.unwrap();
+    let second = claim_one(store, "w").await;
+    store
+        .complete(
+            &second,
+            &attempt(&second, AttemptOutcome::Status(400), NextStep::GaveUp),
+        )
+        .await
+        .unwrap();
+
+    // Two hours of retention for cancellations: only the older goes.
+    assert_eq!(
+        store
+            .purge_finished(&[FinishedState::Cancelled], now - 2 * hour)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        state_of(store, &DeliveryKey::new(old_cancel.id.clone(), 1.into())).await,
+        None
+    );
+    assert_eq!(
+        state_of(store, &DeliveryKey::new(new_cancel.id.clone(), 2.into())).await,
+        Some(DeliveryState::Cancelled)
+    );
+
+    // Exhausted ones before `between`: the newer failure and its attempt stay.
+    assert_eq!(
+        store
+            .purge_finished(&[FinishedState::Exhausted], between)
+            .await
+            .unwrap(),
+        1
+    );
+    let old_key = DeliveryKey::new(old_failure.id.clone(), 3.into());
+    let new_key = DeliveryKey::new(new_failure.id.clone(), 3.into());
+    assert_eq!(state_of(store, &old_key).await, None);
+    assert_eq!(
+        state_of(store, &new_key).await,
+        Some(DeliveryState::Exhausted)
+    );
+    assert_eq!(attempted(store).await, [new_key]);
+    assert_eq!(
+        store
+            .purge_finished(&[FinishedState::Exhausted], between)
+            .await
+            .unwrap(),
+        0,
+        "a second purge finds nothing more"
+    );
+}
+
 async fn metrics_count_states_and_the_oldest_due_age<S: DeliveryStore + DeliveryAdmin>(store: &S) {
     let empty = store.metrics(SystemTime::now()).await.unwrap();
     assert_eq!((empty.open(), empty.oldest_due_age), (0, None));
@@ -903,6 +1170,8 @@ macro_rules! contract {
             clause!(redelivering_a_webhook_requeues_only_its_stopped_deliveries);
             clause!(cancelling_a_webhook_leaves_attempts_in_flight_alone);
             clause!(purging_removes_old_succeeded_deliveries_and_lone_envelopes);
+            clause!(purging_finished_removes_exhausted_and_cancelled_with_their_attempts_only);
+            clause!(purging_keeps_deliveries_that_finished_after_the_cutoff);
             clause!(metrics_count_states_and_the_oldest_due_age);
         }
     };

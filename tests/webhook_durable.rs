@@ -156,7 +156,7 @@ async fn a_new_process_on_the_same_sqlite_file_and_key_delivers_what_the_old_one
                 .dispatch_for(&owner(), &deployment(i))
                 .await
                 .unwrap();
-            assert_eq!(dispatched.webhooks.len(), 1);
+            assert_eq!(dispatched.queued().len(), 1);
         }
         assert_eq!(queue.open_deliveries().await.unwrap().len(), ENVELOPES);
         queue.pool().close().await;

@@ -201,6 +201,80 @@ impl DeliveryQuery {
     }
 }
 
+/// A state a delivery finishes in: the states whose deliveries
+/// [`DeliveryAdmin::purge_finished`] may delete. Open states have no
+/// counterpart here, so a purge cannot name one.
+///
+/// ```
+/// use titan_webhooks::queue::{DeliveryState, FinishedState};
+///
+/// assert_eq!(DeliveryState::from(FinishedState::Exhausted), DeliveryState::Exhausted);
+/// assert_eq!(FinishedState::of(DeliveryState::Cancelled), Some(FinishedState::Cancelled));
+/// assert_eq!(FinishedState::of(DeliveryState::Retry), None, "still open");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishedState {
+    /// Delivered.
+    Succeeded,
+    /// Given up on: retries used up, a status never retried, the guard
+    /// refused the target, or the endpoint answered `410 Gone`.
+    Exhausted,
+    /// Stopped without delivery: the webhook was disabled or removed.
+    Cancelled,
+}
+
+impl FinishedState {
+    /// Every finished state.
+    ///
+    /// ```
+    /// use titan_webhooks::queue::FinishedState;
+    ///
+    /// assert_eq!(FinishedState::ALL.len(), 3);
+    /// ```
+    pub const ALL: [Self; 3] = [Self::Succeeded, Self::Exhausted, Self::Cancelled];
+
+    /// The finished state `state` is, or `None` for an open one.
+    ///
+    /// ```
+    /// use titan_webhooks::queue::{DeliveryState, FinishedState};
+    ///
+    /// assert_eq!(FinishedState::of(DeliveryState::Succeeded), Some(FinishedState::Succeeded));
+    /// assert_eq!(FinishedState::of(DeliveryState::InFlight), None);
+    /// ```
+    #[must_use]
+    pub fn of(state: DeliveryState) -> Option<Self> {
+        match state {
+            DeliveryState::Succeeded => Some(Self::Succeeded),
+            DeliveryState::Exhausted => Some(Self::Exhausted),
+            DeliveryState::Cancelled => Some(Self::Cancelled),
+            DeliveryState::Pending | DeliveryState::InFlight | DeliveryState::Retry => None,
+        }
+    }
+
+    /// The state's name as stored, as [`DeliveryState::as_str`] writes it.
+    ///
+    /// ```
+    /// use titan_webhooks::queue::FinishedState;
+    ///
+    /// assert_eq!(FinishedState::Exhausted.as_str(), "exhausted");
+    /// ```
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        DeliveryState::from(self).as_str()
+    }
+}
+
+impl From<FinishedState> for DeliveryState {
+    fn from(state: FinishedState) -> Self {
+        match state {
+            FinishedState::Succeeded => Self::Succeeded,
+            FinishedState::Exhausted => Self::Exhausted,
+            FinishedState::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
 /// A delivery as a listing shows it.
 ///
 /// ```
@@ -411,14 +485,63 @@ pub trait DeliveryAdmin: Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Deletes the deliveries in any of `states` that finished before
+    /// `finished_before`, with their attempts and the envelopes left with no
+    /// delivery, in one transaction; returns how many deliveries. Open
+    /// deliveries (pending, in flight or waiting to retry) are never
+    /// touched: [`FinishedState`] cannot name them. An envelope dispatched
+    /// again after its deliveries were purged is delivered again.
+    ///
+    /// Call it with a retention period per state, for example a week of
+    /// successes and a month of failures to investigate.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use titan_webhooks::queue::{DeliveryAdmin, DeliveryStore, EnvelopeRecord, FinishedState, MemoryStore};
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let record = EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+    /// store.enqueue(&record, &[7.into(), 8.into()]).await?;
+    /// store.cancel_webhook(&7.into(), SystemTime::now()).await?;
+    ///
+    /// let month_ago = SystemTime::now() - Duration::from_secs(30 * 86_400);
+    /// let stopped = [FinishedState::Exhausted, FinishedState::Cancelled];
+    /// assert_eq!(store.purge_finished(&stopped, month_ago).await?, 0, "too recent");
+    /// let later = SystemTime::now() + Duration::from_secs(1);
+    /// assert_eq!(store.purge_finished(&stopped, later).await?, 1);
+    /// assert_eq!(store.open_deliveries().await?.len(), 1, "webhook 8's is still open");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    fn purge_finished(
+        &self,
+        states: &[FinishedState],
+        finished_before: SystemTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Deletes succeeded deliveries that finished before `finished_before`,
     /// their attempts, and envelopes left with no delivery; returns how
-    /// many deliveries. An envelope dispatched again after its deliveries
-    /// were purged is delivered again.
+    /// many deliveries. The same as [`DeliveryAdmin::purge_finished`] with
+    /// [`FinishedState::Succeeded`].
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use titan_webhooks::queue::{DeliveryAdmin, MemoryStore};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// assert_eq!(store.purge_succeeded(SystemTime::now()).await?, 0);
+    /// # Ok::<(), titan_webhooks::queue::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     fn purge_succeeded(
         &self,
         finished_before: SystemTime,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.purge_finished(&[FinishedState::Succeeded], finished_before)
+    }
 
     /// The queue's depth by state and the age of its oldest due delivery.
     fn metrics(

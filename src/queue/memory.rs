@@ -11,8 +11,8 @@ use super::due_queue::{DueAt, DueQueue, MAX_KEPT_SCRATCH};
 use super::slot_index::SlotIndex;
 use super::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
-    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, Lease, OpenDelivery,
-    QueueMetrics, StoreError,
+    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim, Lease,
+    OpenDelivery, QueueMetrics, StoreError,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -687,7 +687,11 @@ impl DeliveryAdmin for MemoryStore {
         Ok(u64::try_from(waiting.len()).unwrap_or(u64::MAX))
     }
 
-    async fn purge_succeeded(&self, finished_before: SystemTime) -> Result<u64, StoreError> {
+    async fn purge_finished(
+        &self,
+        states: &[FinishedState],
+        finished_before: SystemTime,
+    ) -> Result<u64, StoreError> {
         let mut state = self.lock();
         let purged: Vec<usize> = state
             .rows
@@ -695,8 +699,8 @@ impl DeliveryAdmin for MemoryStore {
             .enumerate()
             .filter_map(|(slot, row)| {
                 let row = row.as_ref()?;
-                (row.state == DeliveryState::Succeeded && row.updated_at < finished_before)
-                    .then_some(slot)
+                let finished = FinishedState::of(row.state)?;
+                (states.contains(&finished) && row.updated_at < finished_before).then_some(slot)
             })
             .collect();
         let mut keys = Vec::with_capacity(purged.len());

@@ -35,7 +35,8 @@ mod source;
 mod store;
 
 pub use admin::{
-    DEFAULT_LIST_LIMIT, DeliveryAdmin, DeliveryQuery, DeliveryRecord, MAX_LIST_LIMIT, QueueMetrics,
+    DEFAULT_LIST_LIMIT, DeliveryAdmin, DeliveryQuery, DeliveryRecord, FinishedState,
+    MAX_LIST_LIMIT, QueueMetrics,
 };
 pub use memory::{DEFAULT_MEMORY_HISTORY, MemoryStore};
 pub use record::{CancelReason, DeliveryAttempt, MAX_RECORDED_BODY};

@@ -15,8 +15,8 @@ use super::shared::{RowsAffected, Shared, SqlStore};
 use super::webhooks::{SqlWebhooks, WebhookSql};
 use crate::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
-    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, OpenDelivery,
-    Prepared, QueueMetrics, StoreError,
+    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim,
+    OpenDelivery, Prepared, QueueMetrics, StoreError,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -224,6 +224,9 @@ impl PostgresStore {
 
 impl SqlStore for PostgresStore {
     type Db = Postgres;
+
+    // Postgres always enforces the attempts' `ON DELETE CASCADE`.
+    const DELETES_CASCADE: bool = true;
 
     fn pool(&self) -> &PgPool {
         &self.pool
@@ -563,8 +566,12 @@ impl DeliveryAdmin for PostgresStore {
         Shared(self).cancel_webhook(webhook, now).await
     }
 
-    async fn purge_succeeded(&self, finished_before: SystemTime) -> Result<u64, StoreError> {
-        Shared(self).purge_succeeded(finished_before).await
+    async fn purge_finished(
+        &self,
+        states: &[FinishedState],
+        finished_before: SystemTime,
+    ) -> Result<u64, StoreError> {
+        Shared(self).purge_finished(states, finished_before).await
     }
 
     async fn metrics(&self, now: SystemTime) -> Result<QueueMetrics, StoreError> {

@@ -14,8 +14,8 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use super::codec::{self, Columns};
 use crate::queue::{
-    DeliveryAttempt, DeliveryKey, DeliveryQuery, DeliveryRecord, DeliveryState, OpenDelivery,
-    QueueMetrics, StoreError,
+    DeliveryAttempt, DeliveryKey, DeliveryQuery, DeliveryRecord, DeliveryState, FinishedState,
+    OpenDelivery, QueueMetrics, StoreError,
 };
 use crate::subscription::WebhookId;
 
@@ -92,6 +92,14 @@ fn listing_sql(query: &DeliveryQuery, deliveries: bool) -> &'static str {
 pub(super) trait SqlStore {
     /// The database the store runs on.
     type Db: Database;
+
+    /// Whether deleting a delivery is sure to delete its attempts in the
+    /// same statement (`ON DELETE CASCADE`, with foreign keys enforced).
+    /// Then a purge deletes only deliveries, and a delivery that a
+    /// concurrent redelivery reopens keeps its attempts. Otherwise the
+    /// attempts are deleted first, which is safe only where writers take
+    /// turns, as on SQLite.
+    const DELETES_CASCADE: bool;
 
     fn pool(&self) -> &Pool<Self::Db>;
 
@@ -307,26 +315,44 @@ where
         Ok(done.rows_affected())
     }
 
-    pub(super) async fn purge_succeeded(
+    pub(super) async fn purge_finished(
         &self,
+        states: &[FinishedState],
         finished_before: SystemTime,
     ) -> Result<u64, StoreError> {
+        // One parameter per finished state, NULL when not wanted: `IN`
+        // never matches a NULL, so no list of values needs binding, and an
+        // open state cannot be named.
+        let wanted =
+            FinishedState::ALL.map(|state| states.contains(&state).then(|| state.as_str()));
+        let [first, second, third] = wanted;
+        if wanted.iter().all(Option::is_none) {
+            return Ok(0);
+        }
         let before = codec::micros(finished_before)?;
         let mut tx = self.0.pool().begin().await.map_err(codec::backend)?;
-        sqlx::query(
-            "DELETE FROM titan_webhooks_attempts WHERE delivery_id IN (
-                         SELECT id FROM titan_webhooks_deliveries
-                         WHERE state = 'succeeded' AND updated_at < $1)",
-        )
-        .bind(before)
-        .execute(&mut *tx)
-        .await
-        .map_err(codec::backend)?;
+        if !S::DELETES_CASCADE {
+            sqlx::query(
+                "DELETE FROM titan_webhooks_attempts WHERE delivery_id IN (
+                             SELECT id FROM titan_webhooks_deliveries
+                             WHERE state IN ($2, $3, $4) AND updated_at < $1)",
+            )
+            .bind(before)
+            .bind(first)
+            .bind(second)
+            .bind(third)
+            .execute(&mut *tx)
+            .await
+            .map_err(codec::backend)?;
+        }
         let purged = sqlx::query(
             "DELETE FROM titan_webhooks_deliveries
-                     WHERE state = 'succeeded' AND updated_at < $1",
+                     WHERE state IN ($2, $3, $4) AND updated_at < $1",
         )
         .bind(before)
+        .bind(first)
+        .bind(second)
+        .bind(third)
         .execute(&mut *tx)
         .await
         .map_err(codec::backend)?;

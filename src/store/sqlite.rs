@@ -15,8 +15,8 @@ use super::shared::{RowsAffected, Shared, SqlStore};
 use super::webhooks::{SqlWebhooks, WebhookSql};
 use crate::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
-    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, HeldClaim, OpenDelivery,
-    Prepared, QueueMetrics, StoreError,
+    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim,
+    OpenDelivery, Prepared, QueueMetrics, StoreError,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -237,6 +237,11 @@ impl SqliteStore {
 
 impl SqlStore for SqliteStore {
     type Db = Sqlite;
+
+    // Foreign keys may be off on a pool you configured, so a purge deletes
+    // attempts itself; SQLite writers take turns, so nothing reopens a
+    // delivery between the two deletes.
+    const DELETES_CASCADE: bool = false;
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -498,8 +503,12 @@ impl DeliveryAdmin for SqliteStore {
         Shared(self).cancel_webhook(webhook, now).await
     }
 
-    async fn purge_succeeded(&self, finished_before: SystemTime) -> Result<u64, StoreError> {
-        Shared(self).purge_succeeded(finished_before).await
+    async fn purge_finished(
+        &self,
+        states: &[FinishedState],
+        finished_before: SystemTime,
+    ) -> Result<u64, StoreError> {
+        Shared(self).purge_finished(states, finished_before).await
     }
 
     async fn metrics(&self, now: SystemTime) -> Result<QueueMetrics, StoreError> {

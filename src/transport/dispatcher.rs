@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::DeliveryObserver;
 use super::builder::DispatcherBuilder;
+use super::dispatched::Dispatched;
 use super::held::HeldClaims;
 use crate::queue::{
     DeliveryKey, DeliveryStore, EnvelopeRecord, OpenDelivery, Prepared, Route, StoreError,
@@ -18,23 +19,6 @@ use crate::queue::{
 use crate::retry::RetryRules;
 use crate::subscription::WebhookId;
 use crate::{Deliverable, EnvelopeError, UrlGuard};
-
-/// What [`Dispatcher::dispatch`] queued.
-///
-/// ```
-/// use titan_webhooks::transport::Dispatched;
-///
-/// let dispatched = Dispatched { envelope_id: "evt_1".into(), webhooks: vec![1.into()] };
-/// assert_eq!(dispatched.webhooks.len(), 1);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dispatched {
-    /// The envelope's id, the same on every attempt to every webhook.
-    pub envelope_id: String,
-    /// The webhooks a delivery was queued for. Webhooks that do not want
-    /// the envelope, and ones it was queued for already, are not listed.
-    pub webhooks: Vec<WebhookId>,
-}
 
 /// What a graceful shutdown leaves behind.
 ///
@@ -217,14 +201,18 @@ impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
     /// Queues `envelope` for every webhook in `scope` (the owner, with a
     /// webhook store) that wants it: enabled, of the envelope's catalog,
     /// and passing its event and session filter. Dispatching the same
-    /// envelope again queues nothing new. With a [`SubscriptionRegistry`],
-    /// use [`Dispatcher::dispatch`].
+    /// envelope again queues nothing new: the result tells a new envelope
+    /// ([`DispatchOutcome::Queued`](super::DispatchOutcome::Queued)) from a
+    /// duplicate ([`AlreadyQueued`](super::DispatchOutcome::AlreadyQueued))
+    /// and from one no webhook wants
+    /// ([`NoWebhook`](super::DispatchOutcome::NoWebhook)). With a
+    /// [`SubscriptionRegistry`], use [`Dispatcher::dispatch`].
     ///
     /// ```
     /// use std::sync::Arc;
     /// use titan_webhooks::queue::MemoryStore;
     /// use titan_webhooks::subscription::CreateWebhook;
-    /// use titan_webhooks::transport::Dispatcher;
+    /// use titan_webhooks::transport::{DispatchOutcome, Dispatcher};
     /// use titan_webhooks::webhooks::{Flavour, HealthPolicy, Keyring, MemoryWebhooks, Owner, SealingKey, WebhookStore};
     /// use titan_webhooks::{Envelope, TitanEvent};
     ///
@@ -237,7 +225,11 @@ impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
     ///
     /// let envelope = Envelope::new(TitanEvent::MessageReceived, "default", serde_json::json!({"text": "hi"}));
     /// let dispatched = dispatcher.dispatch_for(&customer, &envelope).await?;
-    /// assert_eq!(dispatched.webhooks.len(), 1, "queued; `start` delivers it");
+    /// assert_eq!(dispatched.outcome(), DispatchOutcome::Queued, "`start` delivers it");
+    /// assert_eq!(dispatched.queued().len(), 1);
+    ///
+    /// let again = dispatcher.dispatch_for(&customer, &envelope).await?;
+    /// assert_eq!(again.outcome(), DispatchOutcome::AlreadyQueued, "nothing new");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # }).unwrap();
     /// ```
@@ -252,18 +244,15 @@ impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
         envelope: &D,
     ) -> Result<Dispatched, DispatchError> {
         let Prepared { record, webhooks } = self.prepare_for(scope, envelope).await?;
-        let webhooks = if webhooks.is_empty() {
-            webhooks
+        let queued = if webhooks.is_empty() {
+            Vec::new()
         } else {
             self.inner.store.enqueue(&record, &webhooks).await?
         };
-        for _ in webhooks.iter().take(self.inner.concurrency) {
+        for _ in queued.iter().take(self.inner.concurrency) {
             self.inner.wake.notify_one();
         }
-        Ok(Dispatched {
-            envelope_id: record.id,
-            webhooks,
-        })
+        Ok(Dispatched::sort_out(record.id, webhooks, queued))
     }
 
     /// Tells the dispatcher to look for due work now rather than at its
@@ -338,13 +327,13 @@ impl<S: DeliveryStore, W: SubscriptionSource<Scope = ()>> Dispatcher<S, W> {
     /// ```
     /// use std::sync::Arc;
     /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
-    /// use titan_webhooks::transport::Dispatcher;
+    /// use titan_webhooks::transport::{DispatchOutcome, Dispatcher};
     /// use titan_webhooks::{Envelope, TitanEvent};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
     /// let dispatched = dispatcher.dispatch(&Envelope::new(TitanEvent::ChatRead, "s", ())).await?;
-    /// assert!(dispatched.webhooks.is_empty(), "no subscriptions yet");
+    /// assert_eq!(dispatched.outcome(), DispatchOutcome::NoWebhook, "no subscriptions yet");
     /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
     /// # }).unwrap();
     /// ```

@@ -27,6 +27,7 @@
 
 mod attempt;
 mod builder;
+mod dispatched;
 mod dispatcher;
 mod driver;
 mod exchange;
@@ -38,5 +39,6 @@ pub use builder::{
     DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT_CONCURRENCY,
     DEFAULT_LEASE_MARGIN, DEFAULT_REQUEST_TIMEOUT, DispatcherBuilder,
 };
-pub use dispatcher::{DispatchError, Dispatched, Dispatcher, Running, ShutdownReport};
+pub use dispatched::{DispatchOutcome, Dispatched};
+pub use dispatcher::{DispatchError, Dispatcher, Running, ShutdownReport};
 pub use observer::{DeliveryEvent, DeliveryObserver};
