@@ -228,8 +228,13 @@ impl<E: EventType> Default for EventFilter<E> {
 /// likely typo.
 pub(super) fn closest<E: EventType>(text: &str) -> Option<&'static str> {
     const MAX_EDITS: usize = 3;
+    // An edit changes the length by at most one character, so a name whose
+    // length differs by more cannot be close. Checking that first keeps a
+    // long input from costing a quadratic comparison per known name.
+    let length = text.chars().count();
     E::ALL
         .iter()
+        .filter(|known| known.as_str().chars().count().abs_diff(length) <= MAX_EDITS)
         .map(|known| (strsim::damerau_levenshtein(text, known.as_str()), known))
         .filter(|(distance, _)| *distance <= MAX_EDITS)
         .min_by_key(|(distance, _)| *distance)
@@ -274,5 +279,28 @@ pub(crate) fn filter_field(err: &FilterError) -> &'static str {
     match err {
         FilterError::EmptySession => "session",
         _ => "events",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TitanEvent;
+
+    #[test]
+    fn a_typo_gets_a_suggestion_and_a_long_input_none() {
+        assert_eq!(
+            closest::<TitanEvent>("message.recieved"),
+            Some("message.received")
+        );
+        assert_eq!(
+            closest::<TitanEvent>("message.receivedxxx"),
+            Some("message.received")
+        );
+        assert_eq!(closest::<TitanEvent>("message.receivedxxxx"), None);
+        assert_eq!(
+            closest::<TitanEvent>(&"message.received".repeat(4_000)),
+            None
+        );
     }
 }
