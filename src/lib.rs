@@ -109,7 +109,7 @@ pub use scheme::{
 };
 pub use secret::{MIN_WHSEC_KEY_LEN, Secret, SecretError, WHSEC_PREFIX};
 pub use sign::{SignError, Signer};
-pub use ssrf::{GuardError, UrlGuard};
+pub use ssrf::{GuardError, MAX_URL_LEN, UrlGuard};
 pub use timestamp::{Timestamp, TimestampError};
 pub use verify::{DEFAULT_TOLERANCE, PayloadError, RawHeaders, Verified, Verifier, VerifyError};
 

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 use proptest::prelude::*;
-use titan_webhooks::{GuardError, UrlGuard};
+use titan_webhooks::{GuardError, MAX_URL_LEN, UrlGuard};
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
@@ -1393,15 +1393,43 @@ fn names_over_dns_limits_are_refused() {
         check(&host254).map(|_| ()),
         invalid(&host254, "longer than 253 bytes").map(|_| ())
     );
-    // A 64 KiB host is refused, not a panic.
-    let huge = format!("{}.com", "c.".repeat(32 * 1024));
+    // A 4 KiB host is refused for its length as a name; a 64 KiB one, and
+    // any URL past MAX_URL_LEN, before it is parsed at all.
+    let long = format!("{}.com", "c.".repeat(2000));
     assert!(matches!(
-        check(&huge),
+        check(&long),
         Err(GuardError::InvalidHost {
             reason: "longer than 253 bytes",
             ..
         })
     ));
+    let huge = format!("{}.com", "c.".repeat(32 * 1024));
+    assert!(matches!(
+        check(&huge),
+        Err(GuardError::UrlTooLong {
+            limit: MAX_URL_LEN,
+            ..
+        })
+    ));
+    let guard = UrlGuard::new();
+    let at_limit = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN - 20));
+    assert_eq!(at_limit.len(), MAX_URL_LEN);
+    assert!(guard.check_str(&at_limit).is_ok());
+    // Written out, spaces become `%20`: the stored form is what counts.
+    let grows = format!("https://example.com/a{}b", " ".repeat(2000));
+    assert!(grows.len() < MAX_URL_LEN);
+    assert!(matches!(
+        guard.check_str(&grows),
+        Err(GuardError::UrlTooLong { length: 6022, .. })
+    ));
+    let past_limit = format!("{at_limit}a");
+    assert_eq!(
+        guard.check_str(&past_limit),
+        Err(GuardError::UrlTooLong {
+            length: MAX_URL_LEN + 1,
+            limit: MAX_URL_LEN
+        })
+    );
 
     // Empty labels inside a name.
     for host in ["a..example.com", ".example.com"] {
