@@ -230,12 +230,14 @@ pub(super) fn closest<E: EventType>(text: &str) -> Option<&'static str> {
     const MAX_EDITS: usize = 3;
     // An edit changes the length by at most one character, so a name whose
     // length differs by more cannot be close. Checking that first keeps a
-    // long input from costing a quadratic comparison per known name.
+    // long input from costing a quadratic comparison per known name. The
+    // distance is optimal string alignment: typos' swapped neighbours count
+    // as one edit, without full Damerau-Levenshtein's map of characters.
     let length = text.chars().count();
     E::ALL
         .iter()
         .filter(|known| known.as_str().chars().count().abs_diff(length) <= MAX_EDITS)
-        .map(|known| (strsim::damerau_levenshtein(text, known.as_str()), known))
+        .map(|known| (strsim::osa_distance(text, known.as_str()), known))
         .filter(|(distance, _)| *distance <= MAX_EDITS)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, known)| static_name(known))
