@@ -31,6 +31,8 @@ mod dispatcher;
 mod driver;
 mod exchange;
 mod held;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod observer;
 mod resolver;
 
