@@ -39,6 +39,7 @@
 //! | `queue` | `queue`, `webhooks` | the delivery queue: `DeliveryStore`, `DeliveryAdmin`, records, `SubscriptionRegistry`, `MemoryStore`; webhooks as durable objects: `WebhookStore` with sealed secrets, rotation and health; no HTTP client |
 //! | `sqlite`, `postgres` | `store` | durable queues and webhook backends on sqlx, and the transactional outbox |
 //! | `reqwest` | `transport` | the `Dispatcher`: claims, signs, sends, retries, records |
+//! | `metrics` | `transport::metrics` | the `Dispatcher`'s counters, histograms and gauges through the `metrics` facade |
 //! | `axum` | [`receiver`] | the `VerifiedWebhook` extractor and the `IdempotencyLayer` |
 //! | `server` | `server` | the seeds' management API as axum routers, with an OpenAPI document |
 //! | `client` | `client` | a typed client for the same API, on the same JSON types |

@@ -1114,6 +1114,12 @@ async fn metrics_count_states_and_the_oldest_due_age<S: DeliveryStore + Delivery
         })
         .await
         .unwrap();
+    // Stored to the microsecond, so it may read as a little earlier.
+    assert!(
+        claimed[0].queued_at + Duration::from_millis(1) >= queued_at
+            && claimed[0].queued_at <= SystemTime::now(),
+        "a claim says when its delivery was queued"
+    );
     let far = SystemTime::now() + Duration::from_secs(86_400);
     store
         .complete(
@@ -1141,6 +1147,13 @@ async fn metrics_count_states_and_the_oldest_due_age<S: DeliveryStore + Delivery
     );
     assert_eq!(metrics.open(), 3);
     assert_eq!(metrics.depth(DeliveryState::Retry), 1);
+
+    // The dispatcher's gauges read the same figures through the queue.
+    let now = SystemTime::now();
+    assert_eq!(
+        store.queue_metrics(now).await.unwrap(),
+        Some(store.metrics(now).await.unwrap())
+    );
 }
 
 /// One `#[tokio::test]` per contract clause, for a store made by `$open`,

@@ -445,6 +445,7 @@ impl DeliveryStore for MemoryStore {
                 key: row.key.clone(),
                 attempts: row.attempts,
                 body: row.body.clone(),
+                queued_at: row.envelope.queued_at,
                 lease,
             });
         }
@@ -553,6 +554,10 @@ impl DeliveryStore for MemoryStore {
             state.unclaim(*slot);
         }
         Ok(u64::try_from(lapsed.len()).unwrap_or(u64::MAX))
+    }
+
+    async fn queue_metrics(&self, now: SystemTime) -> Result<Option<QueueMetrics>, StoreError> {
+        DeliveryAdmin::metrics(self, now).await.map(Some)
     }
 
     async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {

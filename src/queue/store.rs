@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::DeliveryAttempt;
+use super::{DeliveryAttempt, QueueMetrics};
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
 use crate::{Deliverable, EnvelopeError};
@@ -244,6 +244,7 @@ impl Lease {
 ///     key: DeliveryKey::new("evt_1", 1.into()),
 ///     attempts: 0,
 ///     body: bytes::Bytes::new(),
+///     queued_at: SystemTime::now(),
 ///     lease: Lease { owner: "w".into(), token: 7, until: SystemTime::now() },
 /// };
 /// assert_eq!(HeldClaim::from(&claimed).token, 7);
@@ -324,6 +325,7 @@ impl ClaimRequest<'_> {
 ///     key: DeliveryKey::new("evt_1", 1.into()),
 ///     attempts: 2,
 ///     body: bytes::Bytes::from_static(b"{}"),
+///     queued_at: SystemTime::now(),
 ///     lease: Lease { owner: "w".into(), token: 1, until: SystemTime::now() },
 /// };
 /// assert_eq!(claimed.next_attempt(), 3);
@@ -336,6 +338,9 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
     /// The envelope's bytes.
     pub body: Bytes,
+    /// When the delivery was first queued; a redelivery keeps it. The
+    /// dispatcher measures the time from enqueue to success from it.
+    pub queued_at: SystemTime,
     /// The claim.
     pub lease: Lease,
 }
@@ -350,6 +355,7 @@ impl ClaimedDelivery {
     ///     key: DeliveryKey::new("evt_1", 1.into()),
     ///     attempts: 0,
     ///     body: bytes::Bytes::new(),
+    ///     queued_at: SystemTime::now(),
     ///     lease: Lease { owner: "w".into(), token: 1, until: SystemTime::now() },
     /// };
     /// assert_eq!(claimed.next_attempt(), 1);
@@ -481,6 +487,41 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// Every delivery that is not finished.
     fn open_deliveries(&self)
     -> impl Future<Output = Result<Vec<OpenDelivery>, StoreError>> + Send;
+
+    /// The queue's depth by state and the age of its oldest due delivery,
+    /// as [`DeliveryAdmin::metrics`](super::DeliveryAdmin::metrics) gives
+    /// them, for the dispatcher's gauges. The dispatcher asks now and then
+    /// (see `DispatcherBuilder::metrics_interval`, feature `metrics`), so
+    /// it may cost a scan of the queue.
+    ///
+    /// A store that cannot tell keeps this default, which returns `None`;
+    /// the dispatcher then sets no gauges.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use titan_webhooks::queue::{DeliveryState, DeliveryStore, EnvelopeRecord, MemoryStore};
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let record = EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+    /// store.enqueue(&record, &[1.into(), 2.into()]).await?;
+    /// let metrics = store.queue_metrics(SystemTime::now()).await?.expect("the memory store tells");
+    /// assert_eq!(metrics.depth(DeliveryState::Pending), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot be read.
+    fn queue_metrics(
+        &self,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<QueueMetrics>, StoreError>> + Send {
+        let _ = now;
+        std::future::ready(Ok(None))
+    }
 
     /// Resolves when work may have been queued by someone the dispatcher
     /// does not hear from directly, such as another process sharing the

@@ -178,8 +178,8 @@ pub(crate) fn key(row: &impl Columns) -> Result<DeliveryKey, StoreError> {
     Ok(DeliveryKey::new(row.text("envelope_id")?, webhook_id))
 }
 
-/// A claimed row: `envelope_id`, `webhook_id`, `attempts`, `lease_token`
-/// and the envelope's `body`.
+/// A claimed row: `envelope_id`, `webhook_id`, `attempts`, `lease_token`,
+/// `created_at` and the envelope's `body`.
 pub(crate) fn claimed(
     row: &impl Columns,
     owner: &str,
@@ -189,6 +189,7 @@ pub(crate) fn claimed(
         key: key(row)?,
         attempts: unsigned(row, "attempts")?,
         body: Bytes::from(row.blob("body")?),
+        queued_at: time(row, "created_at")?,
         lease: Lease {
             owner: owner.to_owned(),
             token: unsigned(row, "lease_token")?,

@@ -382,7 +382,7 @@ impl DeliveryStore for PostgresStore {
                  lease_token = d.lease_token + 1, updated_at = $3
              FROM picked, titan_webhooks_envelopes AS e
              WHERE d.id = picked.id AND e.id = d.envelope_id
-             RETURNING d.envelope_id, d.webhook_id, d.attempts, d.lease_token, e.body",
+             RETURNING d.envelope_id, d.webhook_id, d.attempts, d.lease_token, d.created_at, e.body",
         )
         .bind(request.owner)
         .bind(micros(until)?)
@@ -508,6 +508,10 @@ impl DeliveryStore for PostgresStore {
 
     async fn recover_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
         Shared(self).recover_expired(now).await
+    }
+
+    async fn queue_metrics(&self, now: SystemTime) -> Result<Option<QueueMetrics>, StoreError> {
+        DeliveryAdmin::metrics(self, now).await.map(Some)
     }
 
     async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {

@@ -353,7 +353,7 @@ impl DeliveryStore for SqliteStore {
                  WHERE nth <= ?7
                  ORDER BY next_attempt_at, id
                  LIMIT ?5)
-             RETURNING envelope_id, webhook_id, attempts, lease_token,
+             RETURNING envelope_id, webhook_id, attempts, lease_token, created_at,
                  (SELECT body FROM titan_webhooks_envelopes AS envelope
                   WHERE envelope.id = titan_webhooks_deliveries.envelope_id) AS body",
         )
@@ -449,6 +449,10 @@ impl DeliveryStore for SqliteStore {
 
     async fn recover_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
         Shared(self).recover_expired(now).await
+    }
+
+    async fn queue_metrics(&self, now: SystemTime) -> Result<Option<QueueMetrics>, StoreError> {
+        DeliveryAdmin::metrics(self, now).await.map(Some)
     }
 
     async fn next_due(&self) -> Result<Option<SystemTime>, StoreError> {

@@ -53,6 +53,8 @@ impl<S: DeliveryStore, W: SubscriptionSource> Inner<S, W> {
         attempt.sequence = self
             .write_to_store(delivery, || self.store.complete(delivery, &attempt))
             .await;
+        #[cfg(feature = "metrics")]
+        super::metrics::attempt(delivery, &attempt, attempt.sequence.is_some());
         self.observer.on_attempt(&attempt);
         self.report_health(&attempt).await;
     }
@@ -120,8 +122,17 @@ impl<S: DeliveryStore, W: SubscriptionSource> Inner<S, W> {
 
     async fn cancel(&self, delivery: &ClaimedDelivery, reason: CancelReason) {
         tracing::info!(%reason, "delivery cancelled");
-        self.write_to_store(delivery, || self.store.cancel(delivery))
+        let cancelled = self
+            .write_to_store(delivery, || self.store.cancel(delivery))
             .await;
+        // Counted once it is written; otherwise the delivery comes back
+        // and is cancelled again.
+        #[cfg(feature = "metrics")]
+        if cancelled.is_some() {
+            super::metrics::cancelled(reason);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = cancelled;
         self.observer.on_cancel(&delivery.key, reason);
     }
 

@@ -56,6 +56,8 @@ pub struct DispatcherBuilder<S, W = SubscriptionRegistry> {
     lookup: Option<Arc<dyn Resolve>>,
     poll_interval: Duration,
     lease_margin: Duration,
+    #[cfg(feature = "metrics")]
+    metrics_interval: Duration,
 }
 
 impl<S: DeliveryStore, W: SubscriptionSource> DispatcherBuilder<S, W> {
@@ -79,6 +81,8 @@ impl<S: DeliveryStore, W: SubscriptionSource> DispatcherBuilder<S, W> {
             lookup: None,
             poll_interval: DEFAULT_POLL_INTERVAL,
             lease_margin: DEFAULT_LEASE_MARGIN,
+            #[cfg(feature = "metrics")]
+            metrics_interval: super::metrics::DEFAULT_METRICS_INTERVAL,
         }
     }
 
@@ -202,6 +206,31 @@ impl<S: DeliveryStore, W: SubscriptionSource> DispatcherBuilder<S, W> {
         self
     }
 
+    /// How often the dispatcher samples the queue's gauges from the store
+    /// ([`QUEUE_DEPTH`](super::metrics::QUEUE_DEPTH) and
+    /// [`OLDEST_DUE_AGE`](super::metrics::OLDEST_DUE_AGE)); each sample is
+    /// one [`DeliveryStore::queue_metrics`] call, which may scan the
+    /// queue. Defaults to
+    /// [`DEFAULT_METRICS_INTERVAL`](super::metrics::DEFAULT_METRICS_INTERVAL),
+    /// 15 seconds; at least 10 milliseconds. Feature `metrics`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
+    ///
+    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new()))
+    ///     .metrics_interval(Duration::from_secs(60))
+    ///     .build()?;
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn metrics_interval(mut self, interval: Duration) -> Self {
+        self.metrics_interval = interval.max(super::metrics::MIN_METRICS_INTERVAL);
+        self
+    }
+
     /// Builds the dispatcher and its HTTP client.
     ///
     /// # Errors
@@ -234,6 +263,8 @@ impl<S: DeliveryStore, W: SubscriptionSource> DispatcherBuilder<S, W> {
         if let Some(max) = self.max_retry_after {
             rules = rules.with_max_retry_after(max);
         }
+        #[cfg(feature = "metrics")]
+        super::metrics::describe();
         let lease = self
             .connect_timeout
             .saturating_add(self.request_timeout)
@@ -254,6 +285,8 @@ impl<S: DeliveryStore, W: SubscriptionSource> DispatcherBuilder<S, W> {
                 rules,
                 owner: crate::clock::random_id("dispatcher_"),
                 wake: Notify::new(),
+                #[cfg(feature = "metrics")]
+                metrics_interval: self.metrics_interval,
             }),
         })
     }

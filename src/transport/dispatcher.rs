@@ -117,6 +117,9 @@ pub(super) struct Inner<S, W = SubscriptionRegistry> {
     pub(super) rules: RetryRules,
     pub(super) owner: String,
     pub(super) wake: Notify,
+    /// How often the gauges are sampled from the store.
+    #[cfg(feature = "metrics")]
+    pub(super) metrics_interval: Duration,
 }
 
 impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
@@ -283,11 +286,15 @@ impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
         let (stop, stopped) = watch::channel(None);
         let inner = Arc::clone(&self.inner);
         let driver = tokio::spawn(Arc::clone(&inner).drive(stopped.clone()));
+        #[cfg(feature = "metrics")]
+        let gauges = tokio::spawn(Arc::clone(&inner).sample_queue_every(stopped.clone()));
         let maintenance = tokio::spawn(inner.maintain(stopped));
         Running {
             stop,
             driver,
             maintenance,
+            #[cfg(feature = "metrics")]
+            gauges,
             inner: Arc::clone(&self.inner),
         }
     }
@@ -356,6 +363,8 @@ pub struct Running<S, W = SubscriptionRegistry> {
     stop: watch::Sender<Option<tokio::time::Instant>>,
     driver: JoinHandle<usize>,
     maintenance: JoinHandle<()>,
+    #[cfg(feature = "metrics")]
+    gauges: JoinHandle<()>,
     inner: Arc<Inner<S, W>>,
 }
 
@@ -384,6 +393,12 @@ impl<S: DeliveryStore, W: SubscriptionSource> Running<S, W> {
         let finished = self.driver.await.unwrap_or_default();
         self.maintenance.abort();
         let interrupted = self.inner.hand_back().await;
+        #[cfg(feature = "metrics")]
+        {
+            self.gauges.abort();
+            // The last word: what this dispatcher leaves in the store.
+            self.inner.sample_queue().await;
+        }
         let open = self.inner.store.open_deliveries().await?;
         Ok(ShutdownReport {
             finished,

@@ -51,6 +51,7 @@ mod tests {
             key: DeliveryKey::new(id, 1.into()),
             attempts: 0,
             body: Bytes::new(),
+            queued_at: SystemTime::UNIX_EPOCH,
             lease: Lease {
                 owner: "w".into(),
                 token,

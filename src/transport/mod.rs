@@ -32,6 +32,8 @@ mod dispatcher;
 mod driver;
 mod exchange;
 mod held;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod observer;
 mod resolver;
 
