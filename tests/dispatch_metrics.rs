@@ -236,7 +236,7 @@ fn counters_histograms_and_gauges_follow_a_known_sequence() {
             serde_json::json!({"text": "hi"}),
         );
         let dispatched = dispatcher.dispatch(&envelope).await.unwrap();
-        assert_eq!(dispatched.webhooks.len(), 7);
+        assert_eq!(dispatched.queued().len(), 7);
         // Queued for both, then the webhooks go before anything is claimed.
         registry.remove(&6.into());
         disable(&registry, 7, sink.url("/disabled"));
