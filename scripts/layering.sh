@@ -6,7 +6,9 @@
 #   queue              no HTTP client, no database
 #   sqlite             no HTTP client or TLS
 #   postgres           no HTTP client (its TLS to the database may use rustls)
-#   axum, reqwest      no database, and neither builds the other
+#   axum, reqwest      no database, and neither builds the other; reqwest
+#                      builds no metrics facade unless `metrics` asks
+#   metrics            the Dispatcher and the facade: no database, no axum
 #   server             no database: the application picks its store
 #   client             no database, no axum, no OpenAPI: an HTTP client only
 #   utoipa             only with server
@@ -33,12 +35,13 @@ refuse() {
     fi
 }
 
-refuse "" tokio reqwest hyper rustls sqlx axum utoipa
-refuse queue tokio reqwest hyper rustls sqlx axum utoipa
+refuse "" tokio reqwest hyper rustls sqlx axum utoipa metrics
+refuse queue tokio reqwest hyper rustls sqlx axum utoipa metrics
 refuse sqlite reqwest hyper rustls axum utoipa
 refuse postgres reqwest hyper axum utoipa
 refuse axum reqwest rustls sqlx utoipa
-refuse reqwest sqlx axum utoipa
+refuse reqwest sqlx axum utoipa metrics
+refuse metrics sqlx axum utoipa
 refuse server sqlx
 refuse client sqlx axum utoipa
 exit "$failed"
