@@ -7,11 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-// Links the allocation cap.
-use titan_webhooks_fuzz as _;
 use titan_webhooks::retry::{
     AttemptOutcome, Jitter, NextStep, RetryPolicy, RetryRules, RetrySchedule, parse_retry_after,
 };
+use titan_webhooks_fuzz as _; // The 1 MiB allocation cap.
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {

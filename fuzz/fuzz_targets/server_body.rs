@@ -6,14 +6,13 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-// Links the allocation cap.
-use titan_webhooks_fuzz as _;
 use titan_webhooks::server::parse_request_body;
 use titan_webhooks::subscription::{
     CreateEndpoint, CreateTitanXWebhook, CreateWebhook, RotateSecret, UpdateEndpoint,
     UpdateWebhook, Webhook, WebhookRules,
 };
 use titan_webhooks::{Catalog, EventiumTestRequest, Scheme, UrlGuard};
+use titan_webhooks_fuzz as _; // The 1 MiB allocation cap.
 
 static TITAN: LazyLock<WebhookRules> = LazyLock::new(|| WebhookRules::new(UrlGuard::new()));
 static EVENTIUM: LazyLock<WebhookRules> = LazyLock::new(|| {

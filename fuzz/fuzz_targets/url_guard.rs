@@ -8,9 +8,8 @@ use std::sync::LazyLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-// Links the allocation cap.
-use titan_webhooks_fuzz as _;
 use titan_webhooks::{GuardError, UrlGuard};
+use titan_webhooks_fuzz as _; // The 1 MiB allocation cap.
 
 static STRICT: LazyLock<UrlGuard> = LazyLock::new(UrlGuard::new);
 static LENIENT: LazyLock<UrlGuard> = LazyLock::new(|| {

@@ -9,9 +9,8 @@ use std::sync::LazyLock;
 use arbitrary::Arbitrary;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-// Links the allocation cap.
-use titan_webhooks_fuzz as _;
 use titan_webhooks::{RawHeaders, Scheme, SecretEncoding, Signer, Verified, Verifier, VerifyError};
+use titan_webhooks_fuzz as _; // The 1 MiB allocation cap.
 
 /// Every preset name `Scheme::preset` may know; names it does not know are
 /// skipped, so a preset added later is fuzzed once listed here.
