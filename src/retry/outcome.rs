@@ -32,6 +32,22 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind, in declaration order.
+    ///
+    /// ```
+    /// use titan_webhooks::retry::FailureKind;
+    ///
+    /// assert!(FailureKind::ALL.iter().any(|kind| kind.as_str() == "tls"));
+    /// ```
+    pub const ALL: [Self; 6] = [
+        Self::Dns,
+        Self::RefusedByGuard,
+        Self::Connect,
+        Self::Tls,
+        Self::Timeout,
+        Self::Body,
+    ];
+
     /// The kind's name, as stored and logged.
     ///
     /// ```

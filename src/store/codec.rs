@@ -309,16 +309,9 @@ where
 }
 
 fn failure_kind(name: &str) -> Option<FailureKind> {
-    [
-        FailureKind::Dns,
-        FailureKind::RefusedByGuard,
-        FailureKind::Connect,
-        FailureKind::Tls,
-        FailureKind::Timeout,
-        FailureKind::Body,
-    ]
-    .into_iter()
-    .find(|kind| kind.as_str() == name)
+    FailureKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
 }
 
 /// A listed attempt, joined with its delivery's key.

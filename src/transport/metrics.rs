@@ -352,19 +352,11 @@ mod tests {
         ] {
             assert!(OUTCOME_VALUES.contains(&outcome(next)));
         }
-        let failures = [
-            FailureKind::Dns,
-            FailureKind::RefusedByGuard,
-            FailureKind::Connect,
-            FailureKind::Tls,
-            FailureKind::Timeout,
-            FailureKind::Body,
-        ];
         let statuses = [0, 99, 100, 204, 302, 410, 503, 600, u16::MAX];
         for answer in statuses
             .map(AttemptOutcome::Status)
             .into_iter()
-            .chain(failures.map(AttemptOutcome::Failed))
+            .chain(FailureKind::ALL.map(AttemptOutcome::Failed))
         {
             assert!(RESPONSE_VALUES.contains(&response(answer)), "{answer:?}");
         }
