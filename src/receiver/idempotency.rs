@@ -389,6 +389,10 @@ impl IdempotencyError {
     }
 }
 
+/// The most keys a shard makes room for up front (a million keys across
+/// the store); a larger store's shards grow past it as keys arrive.
+const MAX_PREALLOCATED_PER_SHARD: usize = 1 << 16;
+
 /// The shards of a [`MemoryIdempotencyStore`]: concurrent deliveries rarely
 /// wait on one lock.
 const SHARDS: usize = 16;
@@ -497,9 +501,9 @@ impl MemoryIdempotencyStore {
     }
 
     /// A store holding up to about `capacity` keys (at least 16). Room for
-    /// all of them is allocated up front, 56 to 112 bytes a key (a key is
-    /// held as a 128-bit keyed fingerprint, not its text), so the store
-    /// never pauses to grow while deliveries wait on it.
+    /// up to about a million of them is allocated up front, 56 to 112 bytes
+    /// a key (a key is held as a 128-bit keyed fingerprint, not its text),
+    /// so such a store never pauses to grow while deliveries wait on it.
     ///
     /// ```
     /// use titan_webhooks::receiver::MemoryIdempotencyStore;
@@ -510,13 +514,14 @@ impl MemoryIdempotencyStore {
     pub fn with_capacity(capacity: usize) -> Self {
         let shard_capacity = capacity.div_ceil(SHARDS).max(1);
         Self {
-            // Room for every key up front: a filling store then never
-            // rehashes a shard while holding its lock.
+            // Room for every key up front, up to a bound: a filling store
+            // then never rehashes a shard while holding its lock, and an
+            // absurd capacity cannot overflow the allocation.
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
                         entries: HashMap::with_capacity_and_hasher(
-                            shard_capacity,
+                            shard_capacity.min(MAX_PREALLOCATED_PER_SHARD),
                             BuildHasherDefault::default(),
                         ),
                         next_sweep: None,
@@ -692,6 +697,17 @@ mod tests {
     use super::*;
 
     const LEASE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn any_capacity_is_accepted_without_allocating_it_all() {
+        let store = MemoryIdempotencyStore::with_capacity(usize::MAX);
+        let key = ReplayKey::new("evt_1");
+        assert!(matches!(
+            store.begin_now(&key, LEASE, Instant::now()),
+            Ok(Begin::Reserved(_))
+        ));
+        assert_eq!(store.len(), 1);
+    }
 
     #[test]
     fn a_full_store_refuses_rather_than_forgetting_a_live_key() {
