@@ -3,15 +3,17 @@
 //! so a duplicate is answered `2xx` and a retry after a failure is handled.
 
 use std::collections::HashMap;
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher as _, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use http::{HeaderValue, StatusCode};
+use siphasher::sip128::SipHasher13;
 
 /// The most keys a [`MemoryIdempotencyStore`] holds unless configured
 /// otherwise. When it is full of unexpired keys, new deliveries are refused
@@ -268,6 +270,72 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     ) -> IdempotencyFuture<'a, ()>;
 }
 
+/// A receiver's idempotency store. The in-memory one is called directly,
+/// without the boxed future and dynamic call per operation that the trait
+/// costs, which showed on the receive path; any other goes through the
+/// trait.
+#[derive(Clone)]
+pub(crate) enum StoreHandle {
+    Memory(Arc<MemoryIdempotencyStore>),
+    Shared(Arc<dyn IdempotencyStore>),
+}
+
+impl StoreHandle {
+    pub(crate) fn new<S: IdempotencyStore>(store: S) -> Self {
+        let store = Arc::new(store);
+        let shared: Arc<dyn IdempotencyStore> = Arc::clone(&store) as _;
+        let any: Arc<dyn Any + Send + Sync> = store;
+        match any.downcast::<MemoryIdempotencyStore>() {
+            Ok(memory) => Self::Memory(memory),
+            Err(_) => Self::Shared(shared),
+        }
+    }
+
+    pub(crate) fn as_dyn(&self) -> &dyn IdempotencyStore {
+        match self {
+            Self::Memory(memory) => &**memory,
+            Self::Shared(shared) => &**shared,
+        }
+    }
+
+    pub(crate) async fn begin(
+        &self,
+        key: &ReplayKey,
+        lease: Duration,
+    ) -> Result<Begin, IdempotencyError> {
+        match self {
+            Self::Memory(memory) => memory.begin_now(key, lease, Instant::now()),
+            Self::Shared(shared) => shared.begin(key, lease).await,
+        }
+    }
+
+    async fn complete(
+        &self,
+        key: &ReplayKey,
+        token: ReservationToken,
+        ttl: Duration,
+        answer: Option<&StoredAnswer>,
+    ) -> Result<(), IdempotencyError> {
+        match self {
+            Self::Memory(memory) => {
+                memory.complete_now(key, ttl, answer);
+                Ok(())
+            }
+            Self::Shared(shared) => shared.complete(key, token, ttl, answer).await,
+        }
+    }
+
+    async fn release(&self, key: &ReplayKey, token: ReservationToken) -> Result<(), IdempotencyError> {
+        match self {
+            Self::Memory(memory) => {
+                memory.release_now(key, token);
+                Ok(())
+            }
+            Self::Shared(shared) => shared.release(key, token).await,
+        }
+    }
+}
+
 /// A delivery's reservation: complete it when the handler succeeded,
 /// release it when it failed. One dropped unsettled lapses after its lease.
 ///
@@ -276,7 +344,7 @@ pub trait IdempotencyStore: Send + Sync + 'static {
 /// [`Received::take_reservation`](super::Received::take_reservation).
 #[must_use = "an unsettled reservation holds off the sender's retries until its lease lapses"]
 pub struct Reservation {
-    store: Arc<dyn IdempotencyStore>,
+    store: StoreHandle,
     key: ReplayKey,
     token: ReservationToken,
     ttl: Duration,
@@ -284,7 +352,7 @@ pub struct Reservation {
 
 impl Reservation {
     pub(crate) fn new(
-        store: Arc<dyn IdempotencyStore>,
+        store: StoreHandle,
         key: ReplayKey,
         token: ReservationToken,
         ttl: Duration,
@@ -427,14 +495,14 @@ const SHARDS: usize = 16;
 pub struct MemoryIdempotencyStore {
     shards: Box<[Mutex<Shard>]>,
     shard_capacity: usize,
-    fingerprints: [RandomState; 2],
+    fingerprint_key: [u8; 16],
     tokens: AtomicU64,
     refused: AtomicU64,
 }
 
-/// A key's 128-bit fingerprint under the store's two random SipHash keys,
-/// held in place of the key's text: no allocation per key, and one hash per
-/// operation. Two distinct keys share one with probability about 2^-128 per
+/// A key's 128-bit fingerprint, SipHash-1-3-128 under the store's random
+/// key, held in place of the key's text: no allocation per key, and one
+/// pass over the key per operation. Two distinct keys share one with probability about 2^-128 per
 /// pair, and an attacker cannot aim for it without the process's random
 /// keys.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -529,7 +597,7 @@ impl MemoryIdempotencyStore {
                 })
                 .collect(),
             shard_capacity,
-            fingerprints: [RandomState::new(), RandomState::new()],
+            fingerprint_key: fingerprint_key(),
             tokens: AtomicU64::new(1),
             refused: AtomicU64::new(0),
         }
@@ -576,8 +644,8 @@ impl MemoryIdempotencyStore {
     }
 
     fn fingerprint(&self, key: &ReplayKey) -> Fingerprint {
-        let [first, second] = &self.fingerprints;
-        Fingerprint(first.hash_one(key.as_str()), second.hash_one(key.as_str()))
+        let hash = SipHasher13::new_with_key(&self.fingerprint_key).hash(key.as_str().as_bytes());
+        Fingerprint(hash.h1, hash.h2)
     }
 
     /// The key's fingerprint and the shard that holds it.
@@ -629,6 +697,45 @@ impl MemoryIdempotencyStore {
         shard.entries.insert(fingerprint, entry);
         Ok(Begin::Reserved(token))
     }
+
+    fn complete_now(&self, key: &ReplayKey, ttl: Duration, answer: Option<&StoredAnswer>) {
+        let now = Instant::now();
+        let entry = Entry {
+            expires: now.checked_add(ttl).unwrap_or(now),
+            state: EntryState::Completed(answer.cloned().map(Box::new)),
+        };
+        // Completed even if the reservation lapsed: the handler did run.
+        let (fingerprint, mut shard) = self.locate(key);
+        shard.entries.insert(fingerprint, entry);
+    }
+
+    fn release_now(&self, key: &ReplayKey, token: ReservationToken) {
+        let (fingerprint, mut shard) = self.locate(key);
+        let held = shard.entries.get(&fingerprint).is_some_and(
+            |entry| matches!(entry.state, EntryState::Reserved(held) if held == token),
+        );
+        if held {
+            shard.entries.remove(&fingerprint);
+        }
+    }
+}
+
+/// A random key for a store's fingerprints: from the operating system, or
+/// should that fail, from the standard library's per-process random
+/// hasher keys, so it is unpredictable either way.
+fn fingerprint_key() -> [u8; 16] {
+    let mut key = [0u8; 16];
+    if getrandom::fill(&mut key).is_err() {
+        let state = RandomState::new();
+        let words = [state.hash_one(1u8), state.hash_one(2u8)];
+        for (slot, byte) in key
+            .iter_mut()
+            .zip(words.iter().flat_map(|word| word.to_le_bytes()))
+        {
+            *slot = byte;
+        }
+    }
+    key
 }
 
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
@@ -665,14 +772,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         ttl: Duration,
         answer: Option<&'a StoredAnswer>,
     ) -> IdempotencyFuture<'a, ()> {
-        let now = Instant::now();
-        let entry = Entry {
-            expires: now.checked_add(ttl).unwrap_or(now),
-            state: EntryState::Completed(answer.cloned().map(Box::new)),
-        };
-        // Completed even if the reservation lapsed: the handler did run.
-        let (fingerprint, mut shard) = self.locate(key);
-        shard.entries.insert(fingerprint, entry);
+        self.complete_now(key, ttl, answer);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -681,13 +781,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         key: &'a ReplayKey,
         token: ReservationToken,
     ) -> IdempotencyFuture<'a, ()> {
-        let (fingerprint, mut shard) = self.locate(key);
-        let held = shard.entries.get(&fingerprint).is_some_and(
-            |entry| matches!(entry.state, EntryState::Reserved(held) if held == token),
-        );
-        if held {
-            shard.entries.remove(&fingerprint);
-        }
+        self.release_now(key, token);
         Box::pin(std::future::ready(Ok(())))
     }
 }

@@ -111,7 +111,7 @@ impl SettleSlot {
 
 impl<S> Service<Request> for IdempotencyService<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -125,11 +125,11 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         let slot = SettleSlot(Arc::new(Mutex::new(None)));
         request.extensions_mut().insert(slot.clone());
-        // The clone that was driven to readiness serves this request.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // Called here, on the service `poll_ready` was driven on: the
+        // future owns what it needs, so no clone of the service is made.
+        let answered = self.inner.call(request);
         Box::pin(async move {
-            let response = inner.call(request).await?;
+            let response = answered.await?;
             match slot.take() {
                 Some(pending) => Ok(settle(pending, response).await),
                 None => Ok(response),

@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -14,6 +13,7 @@ use super::{
     Begin, DEFAULT_RESERVATION_LEASE, IdempotencyError, IdempotencyStore, ReplayKey, Reservation,
     StoredAnswer,
 };
+use super::idempotency::StoreHandle;
 use crate::{PayloadError, Verified, Verifier, VerifyError};
 
 /// The largest body accepted unless configured otherwise: 1 MiB. Larger
@@ -77,7 +77,7 @@ pub const UNIFORM_ERROR_CODE: &str = "invalid_webhook";
 #[derive(Clone)]
 pub struct Receiver {
     verifier: Verifier,
-    idempotency: Option<Arc<dyn IdempotencyStore>>,
+    idempotency: Option<StoreHandle>,
     body_limit: usize,
     replay_ttl: Option<Duration>,
     lease: Duration,
@@ -125,7 +125,7 @@ impl Receiver {
     /// ```
     #[must_use]
     pub fn with_idempotency(mut self, store: impl IdempotencyStore) -> Self {
-        self.idempotency = Some(Arc::new(store));
+        self.idempotency = Some(StoreHandle::new(store));
         self
     }
 
@@ -256,7 +256,7 @@ impl Receiver {
     /// ```
     #[must_use]
     pub fn idempotency(&self) -> Option<&dyn IdempotencyStore> {
-        self.idempotency.as_deref()
+        self.idempotency.as_ref().map(StoreHandle::as_dyn)
     }
 
     /// How long a delivery stays reserved while its handler runs.
@@ -430,7 +430,7 @@ impl Receiver {
             None => None,
             Some(store) => match store.begin(&replay_key, self.lease).await? {
                 Begin::Reserved(token) => Some(Reservation::new(
-                    Arc::clone(store),
+                    store.clone(),
                     replay_key.clone(),
                     token,
                     self.replay_ttl(),
