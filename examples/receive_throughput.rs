@@ -14,14 +14,17 @@
 //! of each route is reported with its ratio to the bare handler. Every
 //! request to the idempotent route carries a fresh Standard Webhooks message
 //! id, signed before the run, so the idempotency store sees only new
-//! deliveries. That store keeps keys for 2 s, so it reaches its steady state
-//! (full shards sweeping expired keys) within the run. The load generator writes those pre-signed requests as raw
+//! deliveries. That store has the default capacity and keeps keys for half
+//! a second, so it reaches its steady state (full shards sweeping expired
+//! keys) within the run. The load generator writes those pre-signed requests as raw
 //! HTTP/1.1 and reads only the response head, so it stays lighter than the
 //! server and the same for every route.
 //!
 //! Options, as environment variables: `ROUNDS` (default 5), `TURN_SECONDS` per
 //! turn (default 3), `SIZES` in bytes (default `1024,65536`), and `ONLY`, a
-//! comma-separated list of routes to run alone (for profiling one of them).
+//! comma-separated list of routes to run alone (for profiling one of them),
+//! `STORE_CAPACITY` (default `DEFAULT_IDEMPOTENCY_CAPACITY`) and
+//! `STORE_TTL_MS` (default 500) for the idempotent route's store.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
@@ -42,7 +45,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{KeyInit as _, Mac as _};
 use subtle::ConstantTimeEq as _;
 use titan_webhooks::receiver::{
-    IdempotencyLayer, MemoryIdempotencyStore, Receiver, VerifiedWebhook,
+    DEFAULT_IDEMPOTENCY_CAPACITY, IdempotencyLayer, MemoryIdempotencyStore, Receiver,
+    VerifiedWebhook,
 };
 use titan_webhooks::{Envelope, Scheme, Secret, Signer, TitanEvent, Verifier};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -156,13 +160,16 @@ async fn verified(_webhook: VerifiedWebhook<Envelope>) -> StatusCode {
 async fn serve() {
     let bare_key = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret().expose_bytes()).unwrap();
     let plain = Receiver::new(Verifier::new(Scheme::standard_webhooks(), secret()));
+    let capacity: usize = env_or("STORE_CAPACITY", &DEFAULT_IDEMPOTENCY_CAPACITY.to_string())
+        .parse()
+        .unwrap();
+    let ttl_ms: u64 = env_or("STORE_TTL_MS", "500").parse().unwrap();
     let idempotent = Receiver::new(Verifier::new(Scheme::standard_webhooks(), secret()))
-        // A store in its steady state within the run: keys expire after 2 s
-        // and full shards sweep them out, as in a long-running receiver. A
-        // store sized for millions of keys would first pay a page fault per
-        // delivery or so until its table is resident.
-        .with_idempotency(MemoryIdempotencyStore::with_capacity(250_000))
-        .with_replay_ttl(Duration::from_secs(2));
+        // The store as `MemoryIdempotencyStore::new()` makes it, in its
+        // steady state within the run: keys expire after half a second and
+        // full shards sweep them out, as in a long-running receiver.
+        .with_idempotency(MemoryIdempotencyStore::with_capacity(capacity))
+        .with_replay_ttl(Duration::from_millis(ttl_ms));
     let app = Router::new()
         .route("/bare", post(bare).with_state(Bare { key: bare_key }))
         .route("/crate", post(verified).with_state(Arc::new(plain)))
