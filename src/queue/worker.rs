@@ -185,6 +185,13 @@ pub(crate) trait HeldName: Send + 'static {
     /// Whether the name is still held; an error when it was lost or
     /// cannot be told.
     fn check(&mut self) -> CheckFuture<'_>;
+
+    /// Releases the name, and returns once another worker can take it.
+    /// Dropping releases too, but a server may notice a little later.
+    fn release(self: Box<Self>) -> CheckFuture<'static> {
+        drop(self);
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// Anything a third-party store keeps: held until dropped, never lost.
@@ -273,6 +280,31 @@ impl WorkerLock {
     #[must_use]
     pub fn name(&self) -> &WorkerName {
         &self.name
+    }
+
+    /// Releases the name, and returns once another worker can take it.
+    /// Dropping the lock releases it as well, but a database server may
+    /// notice the closed connection a moment later.
+    ///
+    /// ```
+    /// use titan_webhooks::queue::{DeliveryStore, MemoryStore, WorkerName};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let name = WorkerName::new("sender-1")?;
+    /// let lock = store.try_lock_worker(&name).await?.expect("free");
+    /// lock.release().await?;
+    /// assert!(store.try_lock_worker(&name).await?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store could not be told; the name is then
+    /// released as the lock's connection or file closes.
+    pub async fn release(self) -> Result<(), StoreError> {
+        self.held.release().await
     }
 
     /// Whether the name is still held. A lock kept by a database

@@ -51,6 +51,13 @@ const DEFAULT_POOL_SIZE: u32 = 10;
 /// How long the listener waits before listening again after it failed.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
+/// Takes a worker name's session advisory lock, keyed by Postgres's own
+/// stable 64-bit hash of the name.
+const LOCK_WORKER: &str =
+    "SELECT pg_try_advisory_lock(hashtextextended('titan_webhooks.worker:' || $1, 0))";
+/// Releases it.
+const UNLOCK_WORKER: &str =
+    "SELECT pg_advisory_unlock(hashtextextended('titan_webhooks.worker:' || $1, 0))";
 /// Makes the server notice a worker whose machine vanished without
 /// closing its lock connection, and free its name, in about 25 seconds
 /// rather than the system's default of hours: the first keepalive probe
@@ -553,34 +560,55 @@ impl DeliveryStore for PostgresStore {
             .execute(&mut connection)
             .await
             .map_err(backend)?;
-        let locked: bool = sqlx::query_scalar(
-            "SELECT pg_try_advisory_lock(hashtextextended('titan_webhooks.worker:' || $1, 0))",
-        )
-        .bind(name.as_str())
-        .fetch_one(&mut connection)
-        .await
-        .map_err(backend)?;
+        let locked: bool = sqlx::query_scalar(LOCK_WORKER)
+            .bind(name.as_str())
+            .fetch_one(&mut connection)
+            .await
+            .map_err(backend)?;
         if !locked {
-            // Only this session could hold anything; closing it is tidy.
+            // The name is another session's; this one holds nothing.
             let _ = connection.close().await;
             return Ok(None);
         }
         Ok(Some(WorkerLock::checked(
             name.clone(),
-            LockConnection(connection),
+            LockConnection {
+                connection,
+                name: name.clone(),
+            },
         )))
     }
 }
 
 /// The connection whose session holds a worker name's advisory lock.
 /// Dropping it closes the connection, and the server frees the lock.
-struct LockConnection(PgConnection);
+struct LockConnection {
+    connection: PgConnection,
+    name: WorkerName,
+}
 
 impl HeldName for LockConnection {
     /// A session lock lasts as long as its session: an answer on the same
     /// connection proves it is held.
     fn check(&mut self) -> CheckFuture<'_> {
-        Box::pin(async move { self.0.ping().await.map_err(backend) })
+        Box::pin(async move { self.connection.ping().await.map_err(backend) })
+    }
+
+    /// Unlocks, so the name is free when this returns, then closes the
+    /// session; closing alone frees it only once the server has noticed.
+    fn release(self: Box<Self>) -> CheckFuture<'static> {
+        Box::pin(async move {
+            let Self {
+                mut connection,
+                name,
+            } = *self;
+            sqlx::query(UNLOCK_WORKER)
+                .bind(name.as_str())
+                .execute(&mut connection)
+                .await
+                .map_err(backend)?;
+            connection.close().await.map_err(backend)
+        })
     }
 }
 
