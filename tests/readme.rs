@@ -103,6 +103,12 @@ mod outbox {
     include!("readme/outbox.rs");
 }
 
+#[cfg(all(feature = "reqwest", feature = "postgres"))]
+#[allow(dead_code)]
+mod worker_name {
+    include!("readme/worker_name.rs");
+}
+
 const FENCE: &str = "```rust\n";
 
 /// Each `rust` block in the README, with the file its marker comment names.

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
-    DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim,
+    DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim, WorkerName,
 };
 use titan_webhooks::retry::{AttemptOutcome, FailureKind, NextStep};
 use titan_webhooks::subscription::WebhookId;
@@ -1156,6 +1156,59 @@ async fn metrics_count_states_and_the_oldest_due_age<S: DeliveryStore + Delivery
     );
 }
 
+async fn worker_names_are_held_by_one_worker_until_released<S: DeliveryStore>(store: &S) {
+    let w1 = WorkerName::new("w1").unwrap();
+    // Quotes, a path and a non-ASCII letter: a name is data, never SQL or
+    // a path.
+    let odd = WorkerName::new("pod 'x'; DROP TABLE t; --/../é").unwrap();
+    let mut held = store
+        .try_lock_worker(&w1)
+        .await
+        .unwrap()
+        .expect("a free name is taken");
+    assert_eq!(held.name(), &w1);
+    held.check().await.unwrap();
+    assert!(
+        store.try_lock_worker(&w1).await.unwrap().is_none(),
+        "a held name is refused"
+    );
+    let other = store
+        .try_lock_worker(&odd)
+        .await
+        .unwrap()
+        .expect("another name is free");
+    assert!(store.try_lock_worker(&odd).await.unwrap().is_none());
+    assert!(
+        store.try_lock_worker(&w1).await.unwrap().is_none(),
+        "still held"
+    );
+
+    held.release().await.unwrap();
+    let again = store
+        .try_lock_worker(&w1)
+        .await
+        .unwrap()
+        .expect("a released name can be taken again at once");
+    assert!(store.try_lock_worker(&w1).await.unwrap().is_none());
+
+    // Dropping releases too, though a server may notice a moment later.
+    drop(other);
+    drop(again);
+    for name in [&odd, &w1] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if store.try_lock_worker(name).await.unwrap().is_some() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} is still held 5 s after its lock was dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
 /// One `#[tokio::test]` per contract clause, for a store made by `$open`,
 /// which returns the store and whatever must live as long as it.
 macro_rules! contract {
@@ -1186,6 +1239,7 @@ macro_rules! contract {
             clause!(purging_finished_removes_exhausted_and_cancelled_with_their_attempts_only);
             clause!(purging_keeps_deliveries_that_finished_after_the_cutoff);
             clause!(metrics_count_states_and_the_oldest_due_age);
+            clause!(worker_names_are_held_by_one_worker_until_released);
         }
     };
 }

@@ -12,7 +12,7 @@ use super::slot_index::SlotIndex;
 use super::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
     DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim, Lease,
-    OpenDelivery, QueueMetrics, StoreError,
+    LocalNames, OpenDelivery, QueueMetrics, StoreError, WorkerLock, WorkerName,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -35,6 +35,10 @@ pub const DEFAULT_MEMORY_HISTORY: usize = 10_000;
 /// process runs; an envelope dispatched again after its deliveries were
 /// forgotten is delivered again. A remembered finished delivery keeps its
 /// bytes, so it can be redelivered.
+///
+/// Worker names ([`DeliveryStore::try_lock_worker`]) are held per store:
+/// a second dispatcher on the same store cannot take a name that a live
+/// one holds.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -62,6 +66,7 @@ pub const DEFAULT_MEMORY_HISTORY: usize = 10_000;
 pub struct MemoryStore {
     state: Mutex<State>,
     history: usize,
+    names: LocalNames,
 }
 
 /// Rows live in a slab, and a lease token carries its row's slot, so a
@@ -161,6 +166,7 @@ impl MemoryStore {
         Self {
             state: Mutex::new(State::default()),
             history,
+            names: LocalNames::default(),
         }
     }
 
@@ -531,6 +537,10 @@ impl DeliveryStore for MemoryStore {
             state.unclaim(slot);
         }
         Ok(released)
+    }
+
+    async fn try_lock_worker(&self, name: &WorkerName) -> Result<Option<WorkerLock>, StoreError> {
+        Ok(self.names.try_lock(name))
     }
 
     async fn recover_expired(&self, now: SystemTime) -> Result<u64, StoreError> {

@@ -33,6 +33,7 @@ mod registry;
 mod slot_index;
 mod source;
 mod store;
+mod worker;
 
 pub use admin::{
     DEFAULT_LIST_LIMIT, DeliveryAdmin, DeliveryQuery, DeliveryRecord, FinishedState,
@@ -46,3 +47,7 @@ pub use store::{
     ClaimRequest, ClaimedDelivery, DeliveryKey, DeliveryState, DeliveryStore, EnvelopeRecord,
     HeldClaim, Lease, OpenDelivery, StoreError,
 };
+pub(crate) use worker::LocalNames;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use worker::{CheckFuture, HeldName};
+pub use worker::{MAX_WORKER_NAME_LEN, WorkerLock, WorkerName, WorkerNameError};

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{DeliveryAttempt, QueueMetrics};
+use super::{DeliveryAttempt, QueueMetrics, WorkerLock, WorkerName};
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
 use crate::{Deliverable, EnvelopeError};
@@ -418,7 +418,9 @@ pub struct OpenDelivery {
 ///   lease;
 /// - `renew_leases` keeps the claims whose attempts still run alive, and
 ///   `release_leases` hands every claim back when the dispatcher stops;
-/// - `recover_expired` returns deliveries with lapsed leases to the queue.
+/// - `recover_expired` returns deliveries with lapsed leases to the queue;
+/// - `try_lock_worker`, if the store supports stable worker names, lets
+///   one live worker at a time hold a name.
 ///
 /// Time is passed in rather than read, so the contract can be tested.
 pub trait DeliveryStore: Send + Sync + 'static {
@@ -523,6 +525,49 @@ pub trait DeliveryStore: Send + Sync + 'static {
         std::future::ready(Ok(None))
     }
 
+    /// Takes the exclusive lock on the worker name `name`, or returns `None`
+    /// when another live worker holds it. The lock is released when the
+    /// returned [`WorkerLock`] is dropped, and also when the process holding
+    /// it dies, without waiting for a lease: that is how a restarted worker
+    /// proves its predecessor is gone and takes back the claims the
+    /// predecessor held under [`WorkerName::lease_owner`].
+    ///
+    /// - [`MemoryStore`](super::MemoryStore): names are held per store.
+    /// - `SqliteStore` (feature `sqlite`): an exclusive lock on a file beside
+    ///   the database, which the operating system drops with the process.
+    /// - `PostgresStore` (feature `postgres`): a session advisory lock on a
+    ///   connection of its own, which the server drops with the connection.
+    ///
+    /// A store that cannot tell keeps this default, which refuses with
+    /// [`StoreError::WorkerNamesUnsupported`] rather than let two workers
+    /// share a name unlocked.
+    ///
+    /// ```
+    /// use titan_webhooks::queue::{DeliveryStore, MemoryStore, WorkerName};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let name = WorkerName::new("sender-1")?;
+    /// let held = store.try_lock_worker(&name).await?;
+    /// assert!(held.is_some());
+    /// assert!(store.try_lock_worker(&name).await?.is_none(), "one live worker per name");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::WorkerNamesUnsupported`] from a store without worker
+    /// names, and [`StoreError::Backend`] when the lock cannot be taken or
+    /// asked for.
+    fn try_lock_worker(
+        &self,
+        name: &WorkerName,
+    ) -> impl Future<Output = Result<Option<WorkerLock>, StoreError>> + Send {
+        let _ = name;
+        std::future::ready(Err(StoreError::WorkerNamesUnsupported))
+    }
+
     /// Resolves when work may have been queued by someone the dispatcher
     /// does not hear from directly, such as another process sharing the
     /// store. The dispatcher also polls, so a store that cannot tell keeps
@@ -550,6 +595,11 @@ pub enum StoreError {
     /// A time computed from a lease or a delay is out of range.
     #[error("a time is out of range")]
     TimeOutOfRange,
+    /// The store cannot lock worker names, so it cannot run a dispatcher
+    /// with a stable [`WorkerName`]; see
+    /// [`DeliveryStore::try_lock_worker`].
+    #[error("this delivery store does not support stable worker names")]
+    WorkerNamesUnsupported,
     /// The storage backend failed.
     #[error("the store failed: {message}")]
     Backend {

@@ -41,6 +41,8 @@
 //! if and only if your change commits.
 
 mod codec;
+#[cfg(feature = "sqlite")]
+mod file_lock;
 mod idempotency;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use sqlx::Connection as _;
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, Postgres};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -14,9 +15,9 @@ use super::codec::{self, AttemptColumns, backend, micros};
 use super::shared::{RowsAffected, Shared, SqlStore};
 use super::webhooks::{SqlWebhooks, WebhookSql};
 use crate::queue::{
-    ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
-    DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim,
-    OpenDelivery, Prepared, QueueMetrics, StoreError,
+    CheckFuture, ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey,
+    DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState,
+    HeldClaim, HeldName, OpenDelivery, Prepared, QueueMetrics, StoreError, WorkerLock, WorkerName,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -50,6 +51,21 @@ const DEFAULT_POOL_SIZE: u32 = 10;
 /// How long the listener waits before listening again after it failed.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
+/// Takes a worker name's session advisory lock, keyed by Postgres's own
+/// stable 64-bit hash of the name.
+const LOCK_WORKER: &str =
+    "SELECT pg_try_advisory_lock(hashtextextended('titan_webhooks.worker:' || $1, 0))";
+/// Releases it.
+const UNLOCK_WORKER: &str =
+    "SELECT pg_advisory_unlock(hashtextextended('titan_webhooks.worker:' || $1, 0))";
+/// Makes the server notice a worker whose machine vanished without
+/// closing its lock connection, and free its name, in about 25 seconds
+/// rather than the system's default of hours: the first keepalive probe
+/// after 10 idle seconds, then every 5, 3 unanswered. A dead process's
+/// connection is closed by its operating system and freed at once.
+const LOCK_KEEPALIVES: &str =
+    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3";
+
 /// A durable delivery store in Postgres, shared by sender processes on
 /// many machines.
 ///
@@ -68,6 +84,16 @@ const LISTEN_RETRY: Duration = Duration::from_secs(1);
 ///   notification lost while the listener reconnects.
 /// - The attempt and the delivery's next state are written in one
 ///   statement that also releases the lease.
+/// - A worker name ([`DeliveryStore::try_lock_worker`]) is held with a
+///   session advisory lock, `pg_try_advisory_lock` on
+///   `hashtextextended('titan_webhooks.worker:' || name, 0)` (Postgres 11
+///   or later), on a connection the lock keeps outside the pool. The
+///   server frees it when that connection closes: at once when the process
+///   dies, and about 25 seconds after its machine vanished (the lock's
+///   connection sets TCP keepalives). Session locks need a direct
+///   connection or a pooler in session mode, not transaction mode. Use
+///   other keys for advisory locks of your own, though a clash could only
+///   refuse a name.
 ///
 /// Create it inside a tokio runtime: it starts a task that listens for
 /// notifications until the last clone of the store, and of the
@@ -524,6 +550,65 @@ impl DeliveryStore for PostgresStore {
 
     fn work_queued(&self) -> impl Future<Output = ()> + Send + '_ {
         self.queued.notified()
+    }
+
+    /// A session advisory lock on a connection of its own; see
+    /// [`PostgresStore`].
+    async fn try_lock_worker(&self, name: &WorkerName) -> Result<Option<WorkerLock>, StoreError> {
+        let mut connection = self.pool.acquire().await.map_err(backend)?.detach();
+        sqlx::raw_sql(LOCK_KEEPALIVES)
+            .execute(&mut connection)
+            .await
+            .map_err(backend)?;
+        let locked: bool = sqlx::query_scalar(LOCK_WORKER)
+            .bind(name.as_str())
+            .fetch_one(&mut connection)
+            .await
+            .map_err(backend)?;
+        if !locked {
+            // The name is another session's; this one holds nothing.
+            let _ = connection.close().await;
+            return Ok(None);
+        }
+        Ok(Some(WorkerLock::checked(
+            name.clone(),
+            LockConnection {
+                connection,
+                name: name.clone(),
+            },
+        )))
+    }
+}
+
+/// The connection whose session holds a worker name's advisory lock.
+/// Dropping it closes the connection, and the server frees the lock.
+struct LockConnection {
+    connection: PgConnection,
+    name: WorkerName,
+}
+
+impl HeldName for LockConnection {
+    /// A session lock lasts as long as its session: an answer on the same
+    /// connection proves it is held.
+    fn check(&mut self) -> CheckFuture<'_> {
+        Box::pin(async move { self.connection.ping().await.map_err(backend) })
+    }
+
+    /// Unlocks, so the name is free when this returns, then closes the
+    /// session; closing alone frees it only once the server has noticed.
+    fn release(self: Box<Self>) -> CheckFuture<'static> {
+        Box::pin(async move {
+            let Self {
+                mut connection,
+                name,
+            } = *self;
+            sqlx::query(UNLOCK_WORKER)
+                .bind(name.as_str())
+                .execute(&mut connection)
+                .await
+                .map_err(backend)?;
+            connection.close().await.map_err(backend)
+        })
     }
 }
 

@@ -11,12 +11,13 @@ use sqlx::sqlite::{
 };
 
 use super::codec::{self, AttemptColumns, backend, micros};
+use super::file_lock;
 use super::shared::{RowsAffected, Shared, SqlStore};
 use super::webhooks::{SqlWebhooks, WebhookSql};
 use crate::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
     DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim,
-    OpenDelivery, Prepared, QueueMetrics, StoreError,
+    LocalNames, OpenDelivery, Prepared, QueueMetrics, StoreError, WorkerLock, WorkerName,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -54,6 +55,17 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// size). Claims take the write lock with `BEGIN IMMEDIATE` and one
 /// `UPDATE … RETURNING`.
 ///
+/// A worker name ([`DeliveryStore::try_lock_worker`]) is held with an
+/// exclusive lock on a file beside the database,
+/// `<database>-worker-<hash of the name>.lock`, which the operating system
+/// releases when the process exits or dies, so a restarted worker takes
+/// its name back at once. The files stay, empty, one per name; the
+/// directory must be writable, as WAL mode needs anyway. Every process
+/// must open the database by the same path (SQLite's own, as
+/// `PRAGMA database_list` gives it), on a local file system whose locks
+/// work between processes, as SQLite's own locking needs. A database in
+/// memory holds its names in the store, shared by its clones.
+///
 /// ```
 /// use std::sync::Arc;
 /// use titan_webhooks::store::SqliteStore;
@@ -72,6 +84,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Worker names, for a database in memory.
+    names: LocalNames,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -142,7 +156,10 @@ impl SqliteStore {
     /// [`StoreError::Backend`] if the tables cannot be migrated.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
         codec::migrate(MIGRATIONS, &pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            names: LocalNames::default(),
+        })
     }
 
     /// The pool the store uses.
@@ -461,6 +478,21 @@ impl DeliveryStore for SqliteStore {
 
     async fn open_deliveries(&self) -> Result<Vec<OpenDelivery>, StoreError> {
         Shared(self).open_deliveries().await
+    }
+
+    /// A lock file beside the database; see [`SqliteStore`].
+    async fn try_lock_worker(&self, name: &WorkerName) -> Result<Option<WorkerLock>, StoreError> {
+        // Empty for a database in memory or a temporary one.
+        let file: Option<String> =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .flatten();
+        match file.filter(|file| !file.is_empty()) {
+            Some(database) => file_lock::try_lock(Path::new(&database), name),
+            None => Ok(self.names.try_lock(name)),
+        }
     }
 }
 

@@ -12,9 +12,10 @@ use super::DeliveryObserver;
 use super::builder::DispatcherBuilder;
 use super::dispatched::Dispatched;
 use super::held::HeldClaims;
+use super::identity::Identity;
 use crate::queue::{
     DeliveryKey, DeliveryStore, EnvelopeRecord, OpenDelivery, Prepared, Route, StoreError,
-    SubscriptionRegistry, SubscriptionSource,
+    SubscriptionRegistry, SubscriptionSource, WorkerName,
 };
 use crate::retry::RetryRules;
 use crate::subscription::WebhookId;
@@ -92,6 +93,10 @@ impl<S, W> fmt::Debug for Dispatcher<S, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Dispatcher")
             .field("owner", &self.inner.owner)
+            .field(
+                "worker_name",
+                &self.inner.identity.as_ref().map(Identity::name),
+            )
             .field("guard", &self.inner.guard)
             .field("concurrency", &self.inner.concurrency)
             .field("endpoint_concurrency", &self.inner.endpoint_concurrency)
@@ -115,7 +120,10 @@ pub(super) struct Inner<S, W = SubscriptionRegistry> {
     pub(super) held: Mutex<HeldClaims>,
     /// Built once: every subscription's schedule is judged by them.
     pub(super) rules: RetryRules,
+    /// Who claims: a random id, or the lease owner of the worker name.
     pub(super) owner: String,
+    /// A named dispatcher's hold on its name.
+    pub(super) identity: Option<Identity>,
     pub(super) wake: Notify,
     /// How often the gauges are sampled from the store.
     #[cfg(feature = "metrics")]
@@ -155,6 +163,23 @@ impl<S: DeliveryStore, W: SubscriptionSource> Dispatcher<S, W> {
     #[must_use]
     pub fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    /// The stable name the dispatcher holds, if it was given one with
+    /// [`DispatcherBuilder::worker_name`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use titan_webhooks::queue::{MemoryStore, SubscriptionRegistry};
+    /// use titan_webhooks::transport::Dispatcher;
+    ///
+    /// let dispatcher = Dispatcher::builder(MemoryStore::new(), Arc::new(SubscriptionRegistry::new())).build()?;
+    /// assert_eq!(dispatcher.worker_name(), None, "a random owner");
+    /// # Ok::<(), titan_webhooks::transport::DispatchError>(())
+    /// ```
+    #[must_use]
+    pub fn worker_name(&self) -> Option<&WorkerName> {
+        self.inner.identity.as_ref().map(Identity::name)
     }
 
     /// Serializes `envelope` once and names the webhooks in `scope` that
@@ -438,5 +463,24 @@ pub enum DispatchError {
     Client {
         /// The client's message.
         reason: String,
+    },
+    /// Another live worker holds the worker name this dispatcher was to
+    /// run under; see
+    /// [`DispatcherBuilder::worker_name`](super::DispatcherBuilder::worker_name).
+    /// Two live workers never share a name: give each host or pod its own,
+    /// or stop the other first.
+    ///
+    /// ```
+    /// use titan_webhooks::queue::WorkerName;
+    /// use titan_webhooks::transport::DispatchError;
+    ///
+    /// let err = DispatchError::WorkerNameInUse { name: WorkerName::new("sender-1")? };
+    /// assert_eq!(err.to_string(), "the worker name `sender-1` is held by another live worker");
+    /// # Ok::<(), titan_webhooks::queue::WorkerNameError>(())
+    /// ```
+    #[error("the worker name `{name}` is held by another live worker")]
+    WorkerNameInUse {
+        /// The name.
+        name: WorkerName,
     },
 }

@@ -89,6 +89,14 @@ impl<S: DeliveryStore, W: SubscriptionSource> Inner<S, W> {
     /// Claims up to `limit` due deliveries, skipping webhooks whose
     /// endpoints have every slot taken.
     async fn claim(&self, limit: usize) -> Result<Vec<ClaimedDelivery>, crate::queue::StoreError> {
+        // A named dispatcher claims only while it holds its name.
+        if self
+            .identity
+            .as_ref()
+            .is_some_and(|identity| !identity.holds())
+        {
+            return Ok(Vec::new());
+        }
         let skip = self.busy_endpoints();
         let request = ClaimRequest {
             owner: &self.owner,
@@ -133,6 +141,9 @@ impl<S: DeliveryStore, W: SubscriptionSource> Inner<S, W> {
             }
             if let Err(err) = self.store.recover_expired(SystemTime::now()).await {
                 tracing::warn!(error = %err, "could not recover lapsed leases");
+            }
+            if let Some(identity) = &self.identity {
+                identity.keep(&self.store).await;
             }
         }
     }
@@ -181,6 +192,16 @@ impl<S: DeliveryStore, W: SubscriptionSource> Inner<S, W> {
     /// Hands back the claims of attempts a shutdown stopped. A claim
     /// completed before the stop holds no lease, so it is not reported.
     pub(super) async fn hand_back(&self) -> Vec<DeliveryKey> {
+        // Without its name, the claims under it may be another worker's;
+        // the name's next holder gives them back.
+        if self
+            .identity
+            .as_ref()
+            .is_some_and(|identity| !identity.holds())
+        {
+            tracing::warn!("not handing back interrupted deliveries: the worker name was lost");
+            return Vec::new();
+        }
         match self.store.release_leases(&self.owner).await {
             Ok(keys) => keys,
             Err(err) => {

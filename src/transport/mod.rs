@@ -32,6 +32,7 @@ mod dispatcher;
 mod driver;
 mod exchange;
 mod held;
+mod identity;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod observer;
@@ -39,7 +40,7 @@ mod resolver;
 
 pub use builder::{
     DEFAULT_CONCURRENCY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT_CONCURRENCY,
-    DEFAULT_LEASE_MARGIN, DEFAULT_REQUEST_TIMEOUT, DispatcherBuilder,
+    DEFAULT_LEASE_MARGIN, DEFAULT_REQUEST_TIMEOUT, DispatcherBuilder, Named, Unnamed,
 };
 pub use dispatched::{DispatchOutcome, Dispatched};
 pub use dispatcher::{DispatchError, Dispatcher, Running, ShutdownReport};
