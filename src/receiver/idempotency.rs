@@ -2,8 +2,8 @@
 //! runs, recorded once the handler succeeded, and released when it failed,
 //! so a duplicate is answered `2xx` and a retry after a failure is handled.
 
-use std::collections::HashMap;
 use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher as _, BuildHasherDefault, Hash, Hasher, RandomState};
@@ -325,7 +325,11 @@ impl StoreHandle {
         }
     }
 
-    async fn release(&self, key: &ReplayKey, token: ReservationToken) -> Result<(), IdempotencyError> {
+    async fn release(
+        &self,
+        key: &ReplayKey,
+        token: ReservationToken,
+    ) -> Result<(), IdempotencyError> {
         match self {
             Self::Memory(memory) => {
                 memory.release_now(key, token);

@@ -9,11 +9,11 @@ use std::time::Duration;
 use http::HeaderMap;
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 
+use super::idempotency::StoreHandle;
 use super::{
     Begin, DEFAULT_RESERVATION_LEASE, IdempotencyError, IdempotencyStore, ReplayKey, Reservation,
     StoredAnswer,
 };
-use super::idempotency::StoreHandle;
 use crate::{PayloadError, Verified, Verifier, VerifyError};
 
 /// The largest body accepted unless configured otherwise: 1 MiB. Larger
