@@ -15,8 +15,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -31,6 +29,8 @@ use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::subscription::{CreateWebhook, WebhookRules};
 use titan_webhooks::transport::Dispatcher;
 use titan_webhooks::{Envelope, Scheme, Secret, TitanEvent, UrlGuard, Verifier};
+
+use support::child::ChildTest;
 
 const ENVELOPES: usize = 2_000;
 /// Attempts a sender runs at once: the most deliveries a kill can leave
@@ -134,84 +134,33 @@ impl Sink {
 }
 
 /// A sender process, reporting on stdout.
-struct Sender {
-    name: &'static str,
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
+struct Sender(ChildTest);
 
 impl Sender {
     fn spawn(name: &'static str, store: &str, url: &str) -> Self {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "sender_process",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("TITAN_CRASH_NAME", name)
-            .env("TITAN_CRASH_STORE", store)
-            .env("TITAN_CRASH_URL", url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-        let stdout = child.stdout.take().unwrap();
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(report) = line.strip_prefix("CRASH ") {
-                    sink.lock().unwrap().push(report.to_owned());
-                }
-            }
-        });
-        Self { name, child, lines }
+        Self(ChildTest::spawn(
+            &format!("sender {name}"),
+            "sender_process",
+            "CRASH ",
+            &[
+                ("TITAN_CRASH_NAME", name.to_owned()),
+                ("TITAN_CRASH_STORE", store.to_owned()),
+                ("TITAN_CRASH_URL", url.to_owned()),
+            ],
+        ))
     }
 
     fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!("sender {} exited early: {status}", self.name);
-        }
+        self.0.assert_running();
     }
 
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
+    fn kill(self) {
+        self.0.kill();
     }
 
     /// Waits for a clean exit, and returns the queue's metrics it reported.
     async fn finish(mut self, deadline: Instant) -> serde_json::Value {
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "sender {} failed: {status}", self.name);
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "sender {} did not finish in time",
-                self.name
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        // The reader thread may still be draining the pipe.
-        for _ in 0..100 {
-            if let Some(done) = self.report("done") {
-                return serde_json::from_str(&done).unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("sender {} exited without reporting", self.name);
-    }
-
-    fn report(&self, what: &str) -> Option<String> {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .find_map(|line| line.strip_prefix(what).map(|rest| rest.trim().to_owned()))
+        serde_json::from_str(&self.0.finish("done", deadline).await).unwrap()
     }
 }
 

@@ -16,8 +16,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::process::{Child, Command, Stdio};
+use std::io::Write as _;
 use std::str::FromStr as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -28,6 +27,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use support::Sink;
+use support::child::ChildTest;
 use titan_webhooks::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryState,
     DeliveryStore, EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, StoreError, Subscription,
@@ -494,128 +494,47 @@ struct Role {
 }
 
 /// A worker process, reporting on stdout.
-struct Worker {
-    label: &'static str,
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
+struct Worker(ChildTest);
 
 impl Worker {
     fn spawn(role: Role, store: &str, url: &str) -> Self {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "worker_process",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("TITAN_IDENTITY_LABEL", role.label)
-            .env("TITAN_IDENTITY_NAME", role.name)
-            .env("TITAN_IDENTITY_ENQUEUE", role.enqueue.to_string())
-            .env("TITAN_IDENTITY_WAIT_MS", role.wait.as_millis().to_string())
-            .env("TITAN_IDENTITY_UNTIL_IDLE", role.until_idle.to_string())
-            .env("TITAN_IDENTITY_STORE", store)
-            .env("TITAN_IDENTITY_URL", url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-        let stdout = child.stdout.take().unwrap();
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                // The first report follows the harness's `test worker_process ... `.
-                if let Some((_, report)) = line.split_once("IDENTITY ") {
-                    sink.lock().unwrap().push(report.to_owned());
-                }
-            }
-        });
-        Self {
-            label: role.label,
-            child,
-            lines,
-        }
-    }
-
-    fn report(&self, what: &str) -> Option<String> {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .find_map(|line| line.strip_prefix(what).map(|rest| rest.trim().to_owned()))
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!("worker {} exited early: {status}", self.label);
-        }
-    }
-
-    /// Waits for its report `what`, failing if it exits first.
-    async fn wait_for_report(&mut self, what: &str, deadline: Instant) -> String {
-        loop {
-            if let Some(report) = self.report(what) {
-                return report;
-            }
-            self.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "worker {} never reported {what}",
-                self.label
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Waits for it to exit, and returns its exit code.
-    async fn exit_code(&mut self, deadline: Instant) -> Option<i32> {
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "worker {} did not exit in time",
-                self.label
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// The report line `what` once the output is drained.
-    async fn final_report(&self, what: &str) -> String {
-        for _ in 0..200 {
-            if let Some(report) = self.report(what) {
-                return report;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("worker {} exited without reporting {what}", self.label);
+        Self(ChildTest::spawn(
+            &format!("worker {}", role.label),
+            "worker_process",
+            "IDENTITY ",
+            &[
+                ("TITAN_IDENTITY_LABEL", role.label.to_owned()),
+                ("TITAN_IDENTITY_NAME", role.name.to_owned()),
+                ("TITAN_IDENTITY_ENQUEUE", role.enqueue.to_string()),
+                ("TITAN_IDENTITY_WAIT_MS", role.wait.as_millis().to_string()),
+                ("TITAN_IDENTITY_UNTIL_IDLE", role.until_idle.to_string()),
+                ("TITAN_IDENTITY_STORE", store.to_owned()),
+                ("TITAN_IDENTITY_URL", url.to_owned()),
+            ],
+        ))
     }
 
     /// Waits for a clean exit and returns its `done` report.
     async fn finish(&mut self, deadline: Instant) -> String {
-        let code = self.exit_code(deadline).await;
-        assert_eq!(code, Some(0), "worker {} failed", self.label);
-        self.final_report("done").await
+        self.0.finish("done", deadline).await
     }
 
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
+    fn kill(self) {
+        self.0.kill();
     }
 }
 
-/// A failed test leaves no worker running.
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+impl std::ops::Deref for Worker {
+    type Target = ChildTest;
+
+    fn deref(&self) -> &ChildTest {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Worker {
+    fn deref_mut(&mut self) -> &mut ChildTest {
+        &mut self.0
     }
 }
 

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod child;
 pub mod idempotency;
 #[cfg(feature = "postgres")]
 pub mod postgres;
