@@ -42,28 +42,13 @@ stage_build() {
         --force-reinstall "${wheels[0]}"
 }
 
-# mypy, run once more if it crashed: an internal error (exit 2, "INTERNAL
-# ERROR") is mypy's own bug, seen once in CI and not again in 8 runs of the
-# same code; a type error (exit 1) fails at once. Tracebacks are shown.
-mypy() {
-    local output status=0
-    output=$("$venv/bin/python" -m mypy --show-traceback "$@" 2>&1) || status=$?
-    if [ "$status" = 2 ] && grep -q "INTERNAL ERROR" <<<"$output"; then
-        printf '%s\nmypy crashed (exit 2, internal error); running it once more\n' "$output" >&2
-        "$venv/bin/python" -m mypy --show-traceback "$@"
-        return
-    fi
-    printf '%s\n' "$output"
-    return "$status"
-}
-
 stage_test() {
     # From tests/ the source tree is not importable: the installed wheel is tested.
     "$venv/bin/python" -m pytest -p no:cacheprovider tests
     # The stubs describe the extension as it is at run time...
     "$venv/bin/python" -m mypy.stubtest titan_webhooks
     # ...and the examples and tests type-check against them.
-    mypy --strict --no-incremental examples tests
+    "$venv/bin/python" -m mypy --strict --no-incremental examples tests
 }
 
 stage_bench() {
@@ -84,7 +69,7 @@ stage_e2e() {
         exit 1
     fi
     TITAN_WEBHOOKS_CLI="$cli" "$venv/bin/python" -m pytest -p no:cacheprovider e2e
-    mypy --strict --no-incremental e2e
+    "$venv/bin/python" -m mypy --strict --no-incremental e2e
 }
 
 case "${1:-all}" in
