@@ -48,7 +48,7 @@ stage_test() {
     # The stubs describe the extension as it is at run time...
     "$venv/bin/python" -m mypy.stubtest titan_webhooks
     # ...and the examples and tests type-check against them.
-    "$venv/bin/python" -m mypy --strict --no-incremental examples tests
+    "$venv/bin/python" -m mypy --strict --no-incremental --show-traceback examples tests
 }
 
 stage_bench() {
@@ -69,7 +69,7 @@ stage_e2e() {
         exit 1
     fi
     TITAN_WEBHOOKS_CLI="$cli" "$venv/bin/python" -m pytest -p no:cacheprovider e2e
-    "$venv/bin/python" -m mypy --strict --no-incremental e2e
+    "$venv/bin/python" -m mypy --strict --no-incremental --show-traceback e2e
 }
 
 case "${1:-all}" in
