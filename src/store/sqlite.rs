@@ -350,6 +350,21 @@ impl DeliveryStore for SqliteStore {
         Ok(queued)
     }
 
+    /// One `BEGIN IMMEDIATE` transaction for the whole batch: an error
+    /// drops the transaction, which rolls back whatever it had written.
+    async fn enqueue_many(&self, batch: &[Prepared]) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+        if batch.iter().all(|item| item.webhooks.is_empty()) {
+            return Ok(vec![Vec::new(); batch.len()]);
+        }
+        let mut tx = self.write().await?;
+        let mut queued = Vec::with_capacity(batch.len());
+        for item in batch {
+            queued.push(insert(&mut tx, &item.record, &item.webhooks).await?);
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(queued)
+    }
+
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let until = request.lease_until()?;
         let mut tx = self.write().await?;
