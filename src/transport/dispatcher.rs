@@ -57,6 +57,9 @@ pub struct ShutdownReport {
 /// - Concurrency is bounded in all and per webhook. Work comes from a
 ///   [`DeliveryStore`] under leases; every attempt is recorded there and
 ///   handed to the observer.
+/// - Concurrent dispatches share one store commit (group commit; see
+///   [`MAX_GROUP_COMMIT`]), and each returns only once its own envelope
+///   is committed at the store's durability.
 ///
 /// ```no_run
 /// use std::sync::Arc;
