@@ -188,6 +188,26 @@ async fn a_batch_queues_each_envelope_once_and_reports_duplicates_as_nothing_new
             .all(Vec::is_empty),
         "the same batch again queues nothing"
     );
+
+    let texts = record("texts");
+    let tricky = vec![
+        WebhookId::from("1"),
+        WebhookId::from(1),
+        WebhookId::from("wh 'x\"; DROP TABLE titan_webhooks_deliveries; --"),
+    ];
+    let batch = [Prepared {
+        record: texts.clone(),
+        webhooks: tricky.clone(),
+    }];
+    assert_eq!(
+        store.enqueue_many(&batch).await.unwrap(),
+        vec![tricky.clone()],
+        "1 and \"1\" are different webhooks"
+    );
+    assert!(
+        store.enqueue(&texts, &tricky).await.unwrap().is_empty(),
+        "one enqueue sees what a batch queued"
+    );
 }
 
 /// A store that can be made to fail, for real, inside its own transaction:
