@@ -23,8 +23,9 @@ use tokio::sync::Semaphore;
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// A store that records the size of every batch it is asked to commit,
-/// and can hold commits at a gate or fail them.
+/// A store that records the size of every commit it is asked for (one
+/// `enqueue` is a commit of one), and can hold commits at a gate or fail
+/// them.
 struct Recording<S> {
     inner: S,
     batches: Mutex<Vec<usize>>,
@@ -60,17 +61,11 @@ impl<S> Recording<S> {
     }
 }
 
-impl<S: DeliveryStore> DeliveryStore for Recording<S> {
-    async fn enqueue(
-        &self,
-        envelope: &EnvelopeRecord,
-        webhooks: &[WebhookId],
-    ) -> Result<Vec<WebhookId>, StoreError> {
-        self.inner.enqueue(envelope, webhooks).await
-    }
-
-    async fn enqueue_many(&self, batch: &[Prepared]) -> Result<Vec<Vec<WebhookId>>, StoreError> {
-        self.batches.lock().unwrap().push(batch.len());
+impl<S> Recording<S> {
+    /// Records a commit of `size` envelopes, waits at the gate if it is
+    /// closed, and fails if told to.
+    async fn commit(&self, size: usize) -> Result<(), StoreError> {
+        self.batches.lock().unwrap().push(size);
         if self.gated.load(Ordering::SeqCst) {
             self.gate.acquire().await.unwrap().forget();
         }
@@ -79,6 +74,22 @@ impl<S: DeliveryStore> DeliveryStore for Recording<S> {
                 message: "injected failure".into(),
             });
         }
+        Ok(())
+    }
+}
+
+impl<S: DeliveryStore> DeliveryStore for Recording<S> {
+    async fn enqueue(
+        &self,
+        envelope: &EnvelopeRecord,
+        webhooks: &[WebhookId],
+    ) -> Result<Vec<WebhookId>, StoreError> {
+        self.commit(1).await?;
+        self.inner.enqueue(envelope, webhooks).await
+    }
+
+    async fn enqueue_many(&self, batch: &[Prepared]) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+        self.commit(batch.len()).await?;
         self.inner.enqueue_many(batch).await
     }
 

@@ -2,8 +2,8 @@
 //!
 //! One writer task per dispatcher takes whatever enqueues are waiting, up
 //! to [`MAX_GROUP_COMMIT`] envelopes, commits them with
-//! [`DeliveryStore::enqueue_many`] and answers each caller with its own
-//! part. It never waits for more to arrive: a lone dispatch is committed at
+//! [`DeliveryStore::enqueue_many`] (one alone with
+//! [`DeliveryStore::enqueue`]) and answers each caller with its own part. It never waits for more to arrive: a lone dispatch is committed at
 //! once, and batches form only from dispatches that arrive while a commit
 //! is in flight.
 
@@ -139,7 +139,15 @@ async fn write<S: DeliveryStore, W: Send + Sync + 'static>(
             items.extend(request.items);
             replies.push(request.reply);
         }
-        let result = inner.store.enqueue_many(&items).await;
+        let result = match items.as_slice() {
+            // Alone, the store's own `enqueue` is the cheaper statement.
+            [one] => inner
+                .store
+                .enqueue(&one.record, &one.webhooks)
+                .await
+                .map(|queued| vec![queued]),
+            _ => inner.store.enqueue_many(&items).await,
+        };
         drop(inner);
         match result {
             Ok(queued) => {
