@@ -8,6 +8,12 @@
 //!   then each completed with its attempt record. The bare baseline marks
 //!   32 rows of a plain table claimed with one `UPDATE … RETURNING`, then
 //!   marks each done.
+//! - `enqueue_32_producers`: 32 tasks dispatching one envelope each, over
+//!   and over, through a `Dispatcher` that is not started, so concurrent
+//!   dispatches share commits (group commit). The baseline is the same on
+//!   a `MemoryStore`, which commits nothing to disk. `store, 1 producer`
+//!   is a lone producer through the same dispatcher, to compare with
+//!   `enqueue`'s `store`.
 //!
 //! SQLite runs on a temporary file with `synchronous = FULL` (the store's
 //! default) and `NORMAL`. Postgres runs when `TITAN_WEBHOOKS_PG_URL` names a
@@ -19,30 +25,81 @@
 // network; here a panic is a failed test.
 #![allow(clippy::restriction, clippy::pedantic)]
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use sqlx::sqlite::SqliteSynchronous;
-use titan_webhooks::queue::{ClaimRequest, DeliveryAttempt, DeliveryStore, EnvelopeRecord};
+use titan_webhooks::queue::{
+    ClaimRequest, DeliveryAttempt, DeliveryStore, EnvelopeRecord, MemoryStore, Subscription,
+    SubscriptionRegistry,
+};
 use titan_webhooks::retry::{AttemptOutcome, NextStep};
 use titan_webhooks::store::{PostgresStore, SqliteStore};
-use titan_webhooks::subscription::WebhookId;
-use titan_webhooks::{Envelope, TitanEvent};
+use titan_webhooks::subscription::{CreateWebhook, WebhookId, WebhookRules};
+use titan_webhooks::transport::Dispatcher;
+use titan_webhooks::{Envelope, Scheme, TitanEvent, UrlGuard};
 
 const BATCH: usize = 32;
+const PRODUCERS: u64 = 32;
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
-fn record() -> EnvelopeRecord {
+fn envelope() -> Envelope<serde_json::Value> {
     let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let envelope = Envelope::new(
+    Envelope::new(
         TitanEvent::MessageReceived,
         "default",
         serde_json::json!({"from": "15551234567", "text": "Hello from the benchmark", "n": n}),
     )
     .with_id(format!("evt_bench_{n}"))
-    .unwrap();
-    EnvelopeRecord::from_envelope(&envelope).unwrap()
+    .unwrap()
+}
+
+fn record() -> EnvelopeRecord {
+    EnvelopeRecord::from_envelope(&envelope()).unwrap()
+}
+
+/// A registry with one webhook that wants everything.
+fn one_webhook() -> Arc<SubscriptionRegistry> {
+    let registry = Arc::new(SubscriptionRegistry::new());
+    let (webhook, secret) = WebhookRules::new(UrlGuard::new())
+        .create(1.into(), CreateWebhook::new("https://example.com/hook"))
+        .unwrap()
+        .into_parts();
+    registry.upsert(Subscription::new(webhook, Scheme::titan(), secret));
+    registry
+}
+
+/// `iters` envelopes dispatched by `count` concurrent tasks through a
+/// dispatcher that is not started; the time is scaled to `iters` when the
+/// producers' equal shares round it up.
+fn producers<S: DeliveryStore>(
+    runtime: &tokio::runtime::Runtime,
+    dispatcher: &Dispatcher<S>,
+    iters: u64,
+    count: u64,
+) -> Duration {
+    runtime.block_on(async {
+        let each = iters.div_ceil(count).max(1);
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..count)
+            .map(|_| {
+                let dispatcher = dispatcher.clone();
+                tokio::spawn(async move {
+                    for _ in 0..each {
+                        dispatcher.dispatch(&envelope()).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        start
+            .elapsed()
+            .mul_f64(iters as f64 / (each * count) as f64)
+    })
 }
 
 fn attempt_for(key: &titan_webhooks::queue::DeliveryKey) -> DeliveryAttempt {
@@ -137,6 +194,30 @@ macro_rules! measure {
                     start.elapsed()
                 })
             })
+        });
+        group.finish();
+
+        let mut group = $c.benchmark_group(format!("enqueue_32_producers/{}", $label));
+        configure(&mut group, 1);
+        group.bench_function("memory store", |b| {
+            b.iter_custom(|iters| {
+                // A fresh store each time, so memory stays bounded.
+                let dispatcher = Dispatcher::builder(MemoryStore::new(), one_webhook())
+                    .build()
+                    .unwrap();
+                producers(runtime, &dispatcher, iters, PRODUCERS)
+            })
+        });
+        let dispatcher = Dispatcher::builder(store.clone(), one_webhook())
+            .build()
+            .unwrap();
+        group.bench_function("store", |b| {
+            b.iter_custom(|iters| producers(runtime, &dispatcher, iters, PRODUCERS))
+        });
+        // A lone producer, to compare with `enqueue/…/store` (one
+        // `DeliveryStore::enqueue` at a time, without the dispatcher).
+        group.bench_function("store, 1 producer", |b| {
+            b.iter_custom(|iters| producers(runtime, &dispatcher, iters, 1))
         });
         group.finish();
 

@@ -16,7 +16,8 @@ use support::Sink;
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryState, DeliveryStore,
-    EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, Subscription, SubscriptionRegistry,
+    EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, Prepared, Subscription,
+    SubscriptionRegistry,
 };
 use titan_webhooks::retry::RetrySchedule;
 use titan_webhooks::subscription::WebhookId;
@@ -38,6 +39,10 @@ impl DeliveryStore for FlakyStore {
         webhooks: &[WebhookId],
     ) -> Result<Vec<WebhookId>, StoreError> {
         self.inner.enqueue(envelope, webhooks).await
+    }
+
+    async fn enqueue_many(&self, batch: &[Prepared]) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+        self.inner.enqueue_many(batch).await
     }
 
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {

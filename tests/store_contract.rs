@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use titan_webhooks::queue::StoreError;
 use titan_webhooks::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
-    DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim, WorkerName,
+    DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim, Prepared, WorkerName,
 };
 use titan_webhooks::retry::{AttemptOutcome, FailureKind, NextStep};
 use titan_webhooks::subscription::WebhookId;
@@ -118,6 +118,187 @@ async fn enqueue_is_idempotent_per_envelope_and_webhook<S: DeliveryStore + Deliv
                 .iter()
                 .any(|delivery| delivery.key.webhook_id == WebhookId::Text("1".into())),
         "42 and \"42\" are different webhooks"
+    );
+}
+
+fn item(record: &EnvelopeRecord, webhooks: &[u64]) -> Prepared {
+    Prepared {
+        record: record.clone(),
+        webhooks: webhooks.iter().map(|&id| WebhookId::from(id)).collect(),
+    }
+}
+
+fn ids(webhooks: &[u64]) -> Vec<WebhookId> {
+    webhooks.iter().map(|&id| WebhookId::from(id)).collect()
+}
+
+async fn a_batch_queues_each_envelope_once_and_reports_duplicates_as_nothing_new<
+    S: DeliveryStore + DeliveryAdmin,
+>(
+    store: &S,
+) {
+    assert!(store.enqueue_many(&[]).await.unwrap().is_empty());
+    let stored = record("stored");
+    assert_eq!(store.enqueue(&stored, &ids(&[1])).await.unwrap(), ids(&[1]));
+    let twice = record("twice");
+    let unwanted = record("unwanted");
+    let fresh = record("fresh");
+    let batch = [
+        item(&stored, &[1, 2]),
+        item(&twice, &[1, 2]),
+        item(&twice, &[2, 3]),
+        item(&unwanted, &[]),
+        item(&fresh, &[1, 1]),
+        item(&stored, &[1]),
+    ];
+    let queued = store.enqueue_many(&batch).await.unwrap();
+    assert_eq!(
+        queued,
+        vec![
+            ids(&[2]),
+            ids(&[1, 2]),
+            ids(&[3]),
+            Vec::new(),
+            ids(&[1]),
+            Vec::new()
+        ],
+        "per item, in order, only what it newly queued"
+    );
+
+    let open = store.open_deliveries().await.unwrap();
+    assert_eq!(open.len(), 2 + 3 + 1, "each delivery once");
+    assert!(
+        store
+            .list_deliveries(&DeliveryQuery::for_envelope(unwanted.id.as_str()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = store
+        .claim(request("w", SystemTime::now(), &[]))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 6, "every queued delivery is claimable");
+    assert!(
+        store
+            .enqueue_many(&batch)
+            .await
+            .unwrap()
+            .iter()
+            .all(Vec::is_empty),
+        "the same batch again queues nothing"
+    );
+
+    let texts = record("texts");
+    let tricky = vec![
+        WebhookId::from("1"),
+        WebhookId::from(1),
+        WebhookId::from("wh 'x\"; DROP TABLE titan_webhooks_deliveries; --"),
+    ];
+    let batch = [Prepared {
+        record: texts.clone(),
+        webhooks: tricky.clone(),
+    }];
+    assert_eq!(
+        store.enqueue_many(&batch).await.unwrap(),
+        vec![tricky.clone()],
+        "1 and \"1\" are different webhooks"
+    );
+    assert!(
+        store.enqueue(&texts, &tricky).await.unwrap().is_empty(),
+        "one enqueue sees what a batch queued"
+    );
+}
+
+/// A store that can be made to fail, for real, inside its own transaction:
+/// a trigger refuses any delivery of the envelope `evt_poison`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+trait Poison {
+    async fn poison(&self);
+}
+
+#[cfg(feature = "sqlite")]
+impl Poison for titan_webhooks::store::SqliteStore {
+    async fn poison(&self) {
+        sqlx::query(
+            "CREATE TRIGGER test_poison BEFORE INSERT ON titan_webhooks_deliveries
+             WHEN NEW.envelope_id = 'evt_poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned envelope'); END",
+        )
+        .execute(self.pool())
+        .await
+        .unwrap();
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Poison for titan_webhooks::store::PostgresStore {
+    async fn poison(&self) {
+        sqlx::query(
+            "CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.envelope_id = 'evt_poison' THEN RAISE EXCEPTION 'poisoned envelope'; END IF;
+                 RETURN NEW;
+             END;
+             $$",
+        )
+        .execute(self.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "CREATE TRIGGER test_poison BEFORE INSERT ON titan_webhooks_deliveries
+             FOR EACH ROW EXECUTE FUNCTION test_poison()",
+        )
+        .execute(self.pool())
+        .await
+        .unwrap();
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn a_batch_that_fails_halfway_stores_nothing<S: DeliveryStore + DeliveryAdmin + Poison>(
+    store: &S,
+) {
+    let stored = record("stored");
+    store.enqueue(&stored, &ids(&[1])).await.unwrap();
+    store.poison().await;
+    let mut poisoned = record("poisoned");
+    poisoned.id = "evt_poison".into();
+    let before = record("before");
+    let after = record("after");
+    let batch = [
+        item(&before, &[1, 2]),
+        item(&stored, &[1, 2]),
+        item(&poisoned, &[1]),
+        item(&after, &[1]),
+    ];
+    let err = store.enqueue_many(&batch).await.unwrap_err();
+    assert!(
+        err.to_string().contains("poisoned envelope"),
+        "the database's own error: {err}"
+    );
+    let keys: Vec<DeliveryKey> = store
+        .list_deliveries(&DeliveryQuery::all())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|record| record.key)
+        .collect();
+    assert_eq!(
+        keys,
+        vec![DeliveryKey::new(stored.id.as_str(), 1.into())],
+        "nothing from the failed batch is stored, before or after the failure"
+    );
+
+    let without = [
+        item(&before, &[1, 2]),
+        item(&stored, &[1, 2]),
+        item(&after, &[1]),
+    ];
+    assert_eq!(
+        store.enqueue_many(&without).await.unwrap(),
+        vec![ids(&[1, 2]), ids(&[2]), ids(&[1])],
+        "the store works on, and nothing was left behind to make these duplicates"
     );
 }
 
@@ -1227,6 +1408,7 @@ macro_rules! contract {
             }
 
             clause!(enqueue_is_idempotent_per_envelope_and_webhook);
+            clause!(a_batch_queues_each_envelope_once_and_reports_duplicates_as_nothing_new);
             clause!(claims_are_due_limited_skipping_and_exclusive);
             clause!(claims_take_at_most_per_webhook_so_a_backlog_cannot_crowd_out_others);
             clause!(completion_records_the_attempt_and_refuses_a_stale_claim);
@@ -1240,6 +1422,20 @@ macro_rules! contract {
             clause!(purging_keeps_deliveries_that_finished_after_the_cutoff);
             clause!(metrics_count_states_and_the_oldest_due_age);
             clause!(worker_names_are_held_by_one_worker_until_released);
+        }
+    };
+    // Clauses for stores that can be made to fail inside a transaction
+    // (the memory store's enqueue cannot fail).
+    ($name:ident, $open:path, failing $failing:ident) => {
+        contract!($name, $open);
+        mod $failing {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_batch_that_fails_halfway_stores_nothing() {
+                let (store, _keep) = $open().await;
+                super::a_batch_that_fails_halfway_stores_nothing(&store).await;
+            }
         }
     };
 }
@@ -1260,7 +1456,7 @@ async fn sqlite() -> (titan_webhooks::store::SqliteStore, tempfile::TempDir) {
 }
 
 #[cfg(feature = "sqlite")]
-contract!(sqlite_store, sqlite);
+contract!(sqlite_store, sqlite, failing sqlite_store_failing);
 
 #[cfg(feature = "postgres")]
 async fn postgres() -> (
@@ -1275,4 +1471,4 @@ async fn postgres() -> (
 }
 
 #[cfg(feature = "postgres")]
-contract!(postgres_store, postgres);
+contract!(postgres_store, postgres, failing postgres_store_failing);

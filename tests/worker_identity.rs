@@ -30,8 +30,8 @@ use support::Sink;
 use support::child::ChildTest;
 use titan_webhooks::queue::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryState,
-    DeliveryStore, EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, StoreError, Subscription,
-    SubscriptionRegistry, WorkerName,
+    DeliveryStore, EnvelopeRecord, HeldClaim, MemoryStore, OpenDelivery, Prepared, StoreError,
+    Subscription, SubscriptionRegistry, WorkerName,
 };
 use titan_webhooks::store::{PostgresStore, SqliteStore};
 use titan_webhooks::subscription::{CreateWebhook, WebhookId, WebhookRules};
@@ -97,6 +97,10 @@ impl DeliveryStore for Plain {
         webhooks: &[WebhookId],
     ) -> Result<Vec<WebhookId>, StoreError> {
         self.0.enqueue(envelope, webhooks).await
+    }
+
+    async fn enqueue_many(&self, batch: &[Prepared]) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+        self.0.enqueue_many(batch).await
     }
 
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {

@@ -12,7 +12,7 @@ use super::slot_index::SlotIndex;
 use super::{
     ClaimRequest, ClaimedDelivery, DeliveryAdmin, DeliveryAttempt, DeliveryKey, DeliveryQuery,
     DeliveryRecord, DeliveryState, DeliveryStore, EnvelopeRecord, FinishedState, HeldClaim, Lease,
-    LocalNames, OpenDelivery, QueueMetrics, StoreError, WorkerLock, WorkerName,
+    LocalNames, OpenDelivery, Prepared, QueueMetrics, StoreError, WorkerLock, WorkerName,
 };
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
@@ -205,6 +205,44 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Queues `envelope` for each of `webhooks` not queued already.
+    fn enqueue(
+        &mut self,
+        envelope: &EnvelopeRecord,
+        webhooks: &[WebhookId],
+        now: SystemTime,
+    ) -> Vec<WebhookId> {
+        let info = Arc::new(EnvelopeInfo {
+            event: envelope.event.clone(),
+            session: envelope.session.clone(),
+            queued_at: now,
+        });
+        let mut queued = Vec::new();
+        for webhook in webhooks {
+            let key = DeliveryKey::new(envelope.id.clone(), webhook.clone());
+            if self.slot_of(&key).is_some() {
+                continue;
+            }
+            self.last_delivery = self.last_delivery.saturating_add(1);
+            let sequence = self.last_delivery;
+            let slot = self.insert(Row {
+                key,
+                sequence,
+                envelope: Arc::clone(&info),
+                body: envelope.body.clone(),
+                state: DeliveryState::Pending,
+                attempts: 0,
+                next_attempt_at: now,
+                lease: None,
+                updated_at: now,
+            });
+            self.index_slot(slot);
+            self.queue(slot, now);
+            queued.push(webhook.clone());
+        }
+        queued
+    }
+
     fn row(&self, slot: usize) -> Option<&Row> {
         self.rows.get(slot).and_then(Option::as_ref)
     }
@@ -394,36 +432,18 @@ impl DeliveryStore for MemoryStore {
         webhooks: &[WebhookId],
     ) -> Result<Vec<WebhookId>, StoreError> {
         let now = SystemTime::now();
-        let info = Arc::new(EnvelopeInfo {
-            event: envelope.event.clone(),
-            session: envelope.session.clone(),
-            queued_at: now,
-        });
+        Ok(self.lock().enqueue(envelope, webhooks, now))
+    }
+
+    /// Under one lock, so no claim sees part of the batch; nothing in it
+    /// can fail, so it is all or nothing.
+    async fn enqueue_many(&self, batch: &[Prepared]) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+        let now = SystemTime::now();
         let mut state = self.lock();
-        let mut queued = Vec::new();
-        for webhook in webhooks {
-            let key = DeliveryKey::new(envelope.id.clone(), webhook.clone());
-            if state.slot_of(&key).is_some() {
-                continue;
-            }
-            state.last_delivery = state.last_delivery.saturating_add(1);
-            let sequence = state.last_delivery;
-            let slot = state.insert(Row {
-                key,
-                sequence,
-                envelope: Arc::clone(&info),
-                body: envelope.body.clone(),
-                state: DeliveryState::Pending,
-                attempts: 0,
-                next_attempt_at: now,
-                lease: None,
-                updated_at: now,
-            });
-            state.index_slot(slot);
-            state.queue(slot, now);
-            queued.push(webhook.clone());
-        }
-        Ok(queued)
+        Ok(batch
+            .iter()
+            .map(|item| state.enqueue(&item.record, &item.webhooks, now))
+            .collect())
     }
 
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{DeliveryAttempt, QueueMetrics, WorkerLock, WorkerName};
+use super::{DeliveryAttempt, Prepared, QueueMetrics, WorkerLock, WorkerName};
 use crate::retry::NextStep;
 use crate::subscription::WebhookId;
 use crate::{Deliverable, EnvelopeError};
@@ -410,7 +410,8 @@ pub struct OpenDelivery {
 /// The dispatcher's work queue. The in-memory [`MemoryStore`](super::MemoryStore)
 /// ships here; durable stores implement the same contract:
 ///
-/// - `enqueue` is idempotent per (envelope, webhook);
+/// - `enqueue` is idempotent per (envelope, webhook), and `enqueue_many`
+///   is the same for many envelopes in one transaction: all or nothing;
 /// - `claim` hands out due deliveries under a lease, never one whose lease
 ///   still holds;
 /// - `complete` writes the attempt and the next state in one step, and
@@ -431,6 +432,44 @@ pub trait DeliveryStore: Send + Sync + 'static {
         envelope: &EnvelopeRecord,
         webhooks: &[WebhookId],
     ) -> impl Future<Output = Result<Vec<WebhookId>, StoreError>> + Send;
+
+    /// Queues many envelopes in one transaction: each of `batch` as
+    /// [`enqueue`](Self::enqueue) would, returning per item, in order, the
+    /// webhooks it newly queued. An envelope already stored, or earlier in
+    /// the same batch, queues nothing new for the webhooks it was queued
+    /// for; the first item naming a delivery is the one that reports it.
+    ///
+    /// It is all or nothing: when it returns an error, nothing from the
+    /// batch is stored. When it returns, the batch is as durable as one
+    /// `enqueue` (one commit, at the store's configured durability). The
+    /// dispatcher commits concurrent dispatches together through it.
+    ///
+    /// ```
+    /// use titan_webhooks::queue::{DeliveryStore, EnvelopeRecord, MemoryStore, Prepared};
+    /// use titan_webhooks::{Envelope, TitanEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let record = EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+    /// let other = EnvelopeRecord::from_envelope(&Envelope::new(TitanEvent::ChatRead, "s", ()))?;
+    /// let batch = [
+    ///     Prepared { record: record.clone(), webhooks: vec![1.into(), 2.into()] },
+    ///     Prepared { record, webhooks: vec![2.into()] },
+    ///     Prepared { record: other, webhooks: vec![1.into()] },
+    /// ];
+    /// let queued = store.enqueue_many(&batch).await?;
+    /// assert_eq!(queued, vec![vec![1.into(), 2.into()], vec![], vec![1.into()]]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the batch cannot be stored; then none of it is.
+    fn enqueue_many(
+        &self,
+        batch: &[Prepared],
+    ) -> impl Future<Output = Result<Vec<Vec<WebhookId>>, StoreError>> + Send;
 
     /// Claims up to `request.limit` due deliveries.
     fn claim(

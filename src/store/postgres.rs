@@ -1,5 +1,6 @@
 //! The Postgres delivery store.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -373,6 +374,89 @@ async fn insert(
         .collect()
 }
 
+/// Stores many envelopes and queues their deliveries in one statement,
+/// so in one transaction: all or nothing. Returns per item the webhooks it
+/// newly queued, in the order of `batch`.
+async fn insert_many(
+    connection: &mut PgConnection,
+    batch: &[Prepared],
+) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+    let mut ids = Vec::with_capacity(batch.len());
+    let mut events = Vec::with_capacity(batch.len());
+    let mut sessions = Vec::with_capacity(batch.len());
+    let mut bodies = Vec::with_capacity(batch.len());
+    let mut pair_envelopes = Vec::new();
+    let mut pair_webhooks = Vec::new();
+    for item in batch.iter().filter(|item| !item.webhooks.is_empty()) {
+        ids.push(item.record.id.as_str());
+        events.push(item.record.event.as_str());
+        sessions.push(item.record.session.as_str());
+        bodies.push(&item.record.body[..]);
+        for webhook in &item.webhooks {
+            pair_envelopes.push(item.record.id.as_str());
+            pair_webhooks.push(codec::webhook_column(webhook));
+        }
+    }
+    if pair_webhooks.is_empty() {
+        return Ok(vec![Vec::new(); batch.len()]);
+    }
+    // As in `insert`: the no-op update locks an existing envelope against
+    // a concurrent purge. `DISTINCT ON` keeps an envelope's first copy, as
+    // one `ON CONFLICT DO UPDATE` may not touch a row twice; deliveries
+    // are inserted in the batch's order.
+    let rows = sqlx::query(
+        "WITH input AS (
+             SELECT DISTINCT ON (id) id, event, session, body
+             FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BYTEA[]) WITH ORDINALITY
+                 AS i (id, event, session, body, n)
+             ORDER BY id, n
+         ), envelope AS (
+             INSERT INTO titan_webhooks_envelopes (id, event, session, body, created_at)
+             SELECT id, event, session, body, $5 FROM input
+             ON CONFLICT (id) DO UPDATE SET event = titan_webhooks_envelopes.event
+             RETURNING id
+         ), queued AS (
+             INSERT INTO titan_webhooks_deliveries
+                 (envelope_id, webhook_id, state, next_attempt_at, created_at, updated_at)
+             SELECT pair.envelope_id, pair.webhook_id, 'pending', $5, $5, $5
+             FROM UNNEST($6::TEXT[], $7::TEXT[]) WITH ORDINALITY AS pair (envelope_id, webhook_id, n)
+             JOIN envelope ON envelope.id = pair.envelope_id
+             ORDER BY pair.n
+             ON CONFLICT (envelope_id, webhook_id) DO NOTHING
+             RETURNING envelope_id, webhook_id
+         )
+         SELECT queued.envelope_id, queued.webhook_id
+         FROM queued, LATERAL (SELECT pg_notify($8, '')) AS notified",
+    )
+    .bind(&ids)
+    .bind(&events)
+    .bind(&sessions)
+    .bind(&bodies)
+    .bind(micros(SystemTime::now())?)
+    .bind(&pair_envelopes)
+    .bind(&pair_webhooks)
+    .bind(NOTIFY_CHANNEL)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(backend)?;
+    let mut new: HashSet<DeliveryKey> = rows.iter().map(codec::key).collect::<Result<_, _>>()?;
+    Ok(batch
+        .iter()
+        .map(|item| {
+            item.webhooks
+                .iter()
+                .filter(|webhook| {
+                    new.remove(&DeliveryKey::new(
+                        item.record.id.as_str(),
+                        (*webhook).clone(),
+                    ))
+                })
+                .cloned()
+                .collect()
+        })
+        .collect())
+}
+
 impl DeliveryStore for PostgresStore {
     async fn enqueue(
         &self,
@@ -381,6 +465,12 @@ impl DeliveryStore for PostgresStore {
     ) -> Result<Vec<WebhookId>, StoreError> {
         let mut connection = self.pool.acquire().await.map_err(backend)?;
         insert(&mut connection, envelope, webhooks).await
+    }
+
+    /// One statement, so one transaction and one commit for the batch.
+    async fn enqueue_many(&self, batch: &[Prepared]) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+        let mut connection = self.pool.acquire().await.map_err(backend)?;
+        insert_many(&mut connection, batch).await
     }
 
     async fn claim(&self, request: ClaimRequest<'_>) -> Result<Vec<ClaimedDelivery>, StoreError> {

@@ -1,5 +1,6 @@
 //! The SQLite delivery store.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -338,6 +339,80 @@ async fn insert(
         .collect()
 }
 
+/// Stores many envelopes and queues their deliveries, in two statements
+/// whatever the batch's size, as each is a round trip to sqlx's SQLite
+/// thread. Returns per item the webhooks it newly queued, in the order of
+/// `batch`; the caller's transaction makes it all or nothing.
+async fn insert_many(
+    connection: &mut SqliteConnection,
+    batch: &[Prepared],
+) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+    let wanted: Vec<&Prepared> = batch
+        .iter()
+        .filter(|item| !item.webhooks.is_empty())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(vec![Vec::new(); batch.len()]);
+    }
+    let now = micros(SystemTime::now())?;
+    // `DO NOTHING` keeps an envelope's first copy, in the batch or stored.
+    sqlx::QueryBuilder::<Sqlite>::new(
+        "INSERT INTO titan_webhooks_envelopes (id, event, session, body, created_at) ",
+    )
+    .push_values(&wanted, |mut row, item| {
+        row.push_bind(&item.record.id)
+            .push_bind(&item.record.event)
+            .push_bind(&item.record.session)
+            .push_bind(&item.record.body[..])
+            .push_bind(now);
+    })
+    .push(" ON CONFLICT (id) DO NOTHING")
+    .build()
+    .execute(&mut *connection)
+    .await
+    .map_err(backend)?;
+    let pairs = serde_json::Value::from(
+        wanted
+            .iter()
+            .flat_map(|item| {
+                item.webhooks.iter().map(|webhook| {
+                    serde_json::json!([item.record.id, codec::webhook_column(webhook)])
+                })
+            })
+            .collect::<Vec<_>>(),
+    )
+    .to_string();
+    let rows = sqlx::query(
+        "INSERT INTO titan_webhooks_deliveries
+             (envelope_id, webhook_id, state, next_attempt_at, created_at, updated_at)
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'pending', ?1, ?1, ?1
+         FROM json_each(?2) WHERE true ORDER BY key
+         ON CONFLICT (envelope_id, webhook_id) DO NOTHING
+         RETURNING envelope_id, webhook_id",
+    )
+    .bind(now)
+    .bind(pairs)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(backend)?;
+    let mut new: HashSet<DeliveryKey> = rows.iter().map(codec::key).collect::<Result<_, _>>()?;
+    Ok(batch
+        .iter()
+        .map(|item| {
+            item.webhooks
+                .iter()
+                .filter(|webhook| {
+                    new.remove(&DeliveryKey::new(
+                        item.record.id.as_str(),
+                        (*webhook).clone(),
+                    ))
+                })
+                .cloned()
+                .collect()
+        })
+        .collect())
+}
+
 impl DeliveryStore for SqliteStore {
     async fn enqueue(
         &self,
@@ -346,6 +421,18 @@ impl DeliveryStore for SqliteStore {
     ) -> Result<Vec<WebhookId>, StoreError> {
         let mut tx = self.write().await?;
         let queued = insert(&mut tx, envelope, webhooks).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(queued)
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction for the whole batch: an error
+    /// drops the transaction, which rolls back whatever it had written.
+    async fn enqueue_many(&self, batch: &[Prepared]) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+        if batch.iter().all(|item| item.webhooks.is_empty()) {
+            return Ok(vec![Vec::new(); batch.len()]);
+        }
+        let mut tx = self.write().await?;
+        let queued = insert_many(&mut tx, batch).await?;
         tx.commit().await.map_err(backend)?;
         Ok(queued)
     }

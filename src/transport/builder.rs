@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use super::DeliveryObserver;
 use super::dispatcher::{DispatchError, Dispatcher, Inner};
+use super::group_commit::Writer;
 use super::held::HeldClaims;
 use super::identity::Identity;
 use super::resolver::GuardedResolver;
@@ -528,6 +529,7 @@ impl<S: DeliveryStore, W: SubscriptionSource> Config<S, W> {
                 owner,
                 identity,
                 wake: Notify::new(),
+                writer: Writer::default(),
                 #[cfg(feature = "metrics")]
                 metrics_interval: self.metrics_interval,
             }),

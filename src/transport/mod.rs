@@ -31,6 +31,7 @@ mod dispatched;
 mod dispatcher;
 mod driver;
 mod exchange;
+mod group_commit;
 mod held;
 mod identity;
 #[cfg(feature = "metrics")]
@@ -44,4 +45,5 @@ pub use builder::{
 };
 pub use dispatched::{DispatchOutcome, Dispatched};
 pub use dispatcher::{DispatchError, Dispatcher, Running, ShutdownReport};
+pub use group_commit::MAX_GROUP_COMMIT;
 pub use observer::{DeliveryEvent, DeliveryObserver};
