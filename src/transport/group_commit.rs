@@ -3,9 +3,10 @@
 //! One writer task per dispatcher takes whatever enqueues are waiting, up
 //! to [`MAX_GROUP_COMMIT`] envelopes, commits them with
 //! [`DeliveryStore::enqueue_many`] (one alone with
-//! [`DeliveryStore::enqueue`]) and answers each caller with its own part. It never waits for more to arrive: a lone dispatch is committed at
-//! once, and batches form only from dispatches that arrive while a commit
-//! is in flight.
+//! [`DeliveryStore::enqueue`]) and answers each caller with its own part.
+//! It never waits for more to arrive: a lone dispatch is committed at once,
+//! and batches form only from dispatches that arrive while a commit is in
+//! flight.
 
 use std::sync::{Mutex, PoisonError, Weak};
 
