@@ -1,6 +1,7 @@
 //! How deliveries and attempts map to columns, the same for every SQL store.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,7 +12,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Row, Type};
 
 use crate::queue::{
     ClaimedDelivery, DeliveryAttempt, DeliveryKey, DeliveryRecord, DeliveryState, Lease,
-    OpenDelivery, StoreError,
+    OpenDelivery, Prepared, StoreError,
 };
 use crate::retry::{AttemptOutcome, FailureKind, NextStep};
 use crate::subscription::WebhookId;
@@ -176,6 +177,31 @@ pub(crate) fn key(row: &impl Columns) -> Result<DeliveryKey, StoreError> {
     let webhook_id =
         serde_json::from_str(&webhook).map_err(|_| corrupt("webhook_id", "is not a webhook id"))?;
     Ok(DeliveryKey::new(row.text("envelope_id")?, webhook_id))
+}
+
+/// Each item's webhooks that a batch insert newly queued, in the batch's
+/// order, from the `envelope_id` and `webhook_id` of the rows its
+/// `RETURNING` gave back.
+pub(crate) fn newly_queued(
+    batch: &[Prepared],
+    rows: &[impl Columns],
+) -> Result<Vec<Vec<WebhookId>>, StoreError> {
+    let mut new: HashSet<DeliveryKey> = rows.iter().map(key).collect::<Result<_, _>>()?;
+    Ok(batch
+        .iter()
+        .map(|item| {
+            item.webhooks
+                .iter()
+                .filter(|webhook| {
+                    new.remove(&DeliveryKey::new(
+                        item.record.id.as_str(),
+                        (*webhook).clone(),
+                    ))
+                })
+                .cloned()
+                .collect()
+        })
+        .collect())
 }
 
 /// A claimed row: `envelope_id`, `webhook_id`, `attempts`, `lease_token`,

@@ -1,6 +1,5 @@
 //! The SQLite delivery store.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -395,22 +394,7 @@ async fn insert_many(
     .fetch_all(&mut *connection)
     .await
     .map_err(backend)?;
-    let mut new: HashSet<DeliveryKey> = rows.iter().map(codec::key).collect::<Result<_, _>>()?;
-    Ok(batch
-        .iter()
-        .map(|item| {
-            item.webhooks
-                .iter()
-                .filter(|webhook| {
-                    new.remove(&DeliveryKey::new(
-                        item.record.id.as_str(),
-                        (*webhook).clone(),
-                    ))
-                })
-                .cloned()
-                .collect()
-        })
-        .collect())
+    codec::newly_queued(batch, &rows)
 }
 
 impl DeliveryStore for SqliteStore {
