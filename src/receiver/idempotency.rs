@@ -506,9 +506,9 @@ pub struct MemoryIdempotencyStore {
 
 /// A key's 128-bit fingerprint, SipHash-1-3-128 under the store's random
 /// key, held in place of the key's text: no allocation per key, and one
-/// pass over the key per operation. Two distinct keys share one with probability about 2^-128 per
-/// pair, and an attacker cannot aim for it without the process's random
-/// keys.
+/// pass over the key per operation. Two distinct keys share one with
+/// probability about 2^-128 per pair, and an attacker cannot aim for it
+/// without the store's random key.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Fingerprint(u64, u64);
 
